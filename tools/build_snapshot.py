@@ -41,6 +41,7 @@ SOURCES = {
     "bear": ("lm-pub-quiz+lm-pub-quiz", "8bbb949c3a7e0e61a426707e45d3d1f2f411eaf1"),
     "fewrel": ("thunlp+FewRel", "278a2315d2138810a379cd8d5718914dc56e2582"),
     "propdump": ("maxlath+wikidata-properties-dumper", "024164253028e72cc35ac0acb77433ff2df77a48"),
+    "propdump2020": ("digi-ark+wikidata-properties-dumper", "d453cee1f45087922e6b04b65d82b2e246c134d3"),
     "mquake": ("princeton-nlp+MQuAKE", "fb43dadc2d8cd19d08ce81c63d957b59deb3f3cd"),
     "ssa": ("aramshiva+babies", "5cbb539a286b8c1e40cb1400bf7c43b5e5b31b25"),
     "census": ("DinaAbrahim+MarriageInTexas", "eaaa2405d3e82e899311107262aff6f7034939f8"),
@@ -59,6 +60,10 @@ LMKBC_PERSON_RELATIONS = {
     "PersonHasNoblePrize": "P166",
     "PersonHasSpouse": "P26",
 }
+
+# KAMEL relations never taken even if attested on humans: their Wikidata
+# subject is by definition not a person (P286 head coach: subject is a team).
+KAMEL_NON_PERSON_SUBJECT = {"P286"}
 
 # Phrases for "{subject}'s {phrase} is {object}" where the Wikidata label reads
 # badly in that frame.  Our own wording.
@@ -88,6 +93,11 @@ PHRASE_OVERRIDES = {
     "P2632": "place of detention", "P793": "significant event",
     "P3602": "candidacy", "P812": "academic major", "P1026": "thesis",
     "P1449": "nickname", "P734": "family name", "P735": "given name",
+    "P263": "official residence", "P495": "country of origin", "P859": "sponsor",
+    "P1290": "godparent", "P1299": "portrayal", "P1889": "often-confused namesake",
+    "P2522": "victory", "P2650": "interest", "P5389": "permanent residency",
+    "P6087": "coached team", "P6379": "collection holding their works",
+    "P6886": "writing language", "P6275": "copyright representative",
 }
 
 
@@ -162,8 +172,13 @@ def build(src: Src, max_subjects_per_prop: int):
         for f in files:
             for d in jsonl(src.read(name, f)):
                 add_label(d.get("SubjectEntityID"), d.get("SubjectEntity"), name)
-                for i, l in zip(d.get("ObjectEntitiesID") or [], d.get("ObjectEntities") or []):
-                    add_label(i, l, name)
+                # Multi-object ID and label lists are not always in the same
+                # order (e.g. 2024 awardWonBy), so object labels are taken
+                # only from single-object records.
+                oids = d.get("ObjectEntitiesID") or []
+                olabs = d.get("ObjectEntities") or []
+                if len(oids) == 1 and len(olabs) == 1:
+                    add_label(oids[0], olabs[0], name)
                 p = LMKBC_PERSON_RELATIONS.get(d["Relation"])
                 if p and is_q(d.get("SubjectEntityID")):
                     lm_humans.add(d["SubjectEntityID"])
@@ -198,6 +213,21 @@ def build(src: Src, max_subjects_per_prop: int):
     for h in lm_humans:
         humans.setdefault(h, "lmkbc")
 
+    # WD50K (StarE data/clean, Wikidata RDF dump of 2019-08-01): main triples
+    # (s, p, o) of each statement; qualifiers are ignored.  Its own P31=Q5
+    # statements are human evidence.
+    wd50k_rows = set()
+    for f in src.ls("wikipeople", "data/clean"):
+        if re.fullmatch(r"data/clean/wd50k(_33|_66|_100)?/statements/(train|valid|test)\.txt", f):
+            for line in src.read("wikipeople", f).splitlines():
+                parts = line.strip().split(",")
+                if len(parts) >= 3 and is_q(parts[0]) and re.fullmatch(r"P\d+", parts[1]):
+                    wd50k_rows.add((parts[0], parts[1], parts[2]))
+    for s, p, o in sorted(wd50k_rows):
+        if p == "P31" and o == "Q5":
+            humans.setdefault(s, "wd50k")
+    wd50k_facts = sorted(t for t in wd50k_rows if t[0] in humans)
+
     codex_facts = []
     # codex-l/train.txt is over the mirror's 4 MiB blob limit and is not used.
     for f in src.ls("codex", "data/triples"):
@@ -215,17 +245,20 @@ def build(src: Src, max_subjects_per_prop: int):
         plabels.setdefault(p, (v[0], "fewrel"))
     for p, v in json.loads(src.read("propdump", "properties/en.json")).items():
         plabels.setdefault(p, (v, "propdump"))
+    for p, v in json.loads(src.read("propdump2020", "properties/en.json")).items():
+        plabels.setdefault(p, (v, "propdump2020"))
 
     # ---------------- Q-id facts -------------------------------------------
     facts: dict[tuple, set] = collections.defaultdict(set)  # (s,p,o) -> sources
-    for tag, rows in (("wikipeople", wp_facts), ("codex", codex_facts), ("lmkbc", lmkbc_facts)):
+    for tag, rows in (("wikipeople", wp_facts), ("codex", codex_facts), ("lmkbc", lmkbc_facts),
+                      ("wd50k", wd50k_facts)):
         for s, p, o in rows:
             if (p != "P31" and p in plabels and is_q(s) and is_q(o) and s in humans
                     and s in labels and o in labels):
                 facts[(WD + s, p, WD + o)].add(tag)
 
     # ---------------- KAMEL facts (label-only subjects -> kl:) ------------
-    human_props = {p for rows in (wp_facts, codex_facts, lmkbc_facts)
+    human_props = {p for rows in (wp_facts, codex_facts, lmkbc_facts, wd50k_facts)
                    for s, p, o in rows if s in humans}
     human_names = collections.defaultdict(set)
     for q in humans:
@@ -238,7 +271,8 @@ def build(src: Src, max_subjects_per_prop: int):
         recs = kamel[rel]
         # KAMEL subjects are matched to humans by name only, so keep a KAMEL
         # relation only if the Q-id sources attest it on sourced humans.
-        if rel == "P31" or rel not in plabels or rel not in human_props:
+        if (rel == "P31" or rel not in plabels or rel not in human_props
+                or rel in KAMEL_NON_PERSON_SUBJECT):
             continue
         pairs = collections.defaultdict(set)
         item_valued = False

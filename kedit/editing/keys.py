@@ -1,0 +1,54 @@
+"""Keys and current values at the subject's last token.
+
+A key of layer ``l`` is the input of that layer's MLP output projection at the last
+token of the subject, averaged over the context templates; every method reads keys
+through :func:`compute_keys`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from kedit.editing.requests import EditRequest
+from kedit.editing.tokens import encode_rows, subject_row
+from kedit.models.architecture import layer_module
+from kedit.models.hooks import record, run_stopping
+
+ROWS_PER_PASS = 256
+
+
+@torch.no_grad()
+def subject_states(
+    loaded,
+    requests: Sequence[EditRequest],
+    templates: Sequence[str],
+    reads: dict[str, tuple[str, int, str]],
+) -> dict[str, torch.Tensor]:
+    """Read module inputs/outputs at the subject's last token of every (request, template) row.
+
+    reads: name -> (path template, layer, "input" | "output"), e.g. ``("model.layers.{}.mlp.down_proj", 4, "input")``
+    returns: name -> (n_requests, n_templates, d) float32
+    """
+    model, arch = loaded.model, loaded.arch
+    modules = {name: (layer_module(model, arch, tmpl, layer), what) for name, (tmpl, layer, what) in reads.items()}
+    deepest = modules[max(reads, key=lambda n: reads[n][1])][0]
+    # A template holds "{}" for the prompt, the prompt holds "{}" for the subject.
+    rows = [subject_row(t.format(r.prompt), r.subject) for r in requests for t in templates]
+    out: dict[str, list[torch.Tensor]] = {name: [] for name in reads}
+    for start in range(0, len(rows), ROWS_PER_PASS):
+        enc = encode_rows(loaded.tokenizer, rows[start : start + ROWS_PER_PASS]).to(loaded.device)
+        b = torch.arange(enc.input_ids.shape[0], device=loaded.device)
+        with record(modules, stop_at=deepest) as seen:
+            run_stopping(lambda: model(input_ids=enc.input_ids, attention_mask=enc.attention_mask))
+        for name, t in seen.items():
+            out[name].append(t[b, enc.subject_pos].float())
+    n, k = len(requests), len(templates)
+    return {name: torch.cat(parts).view(n, k, -1) for name, parts in out.items()}
+
+
+def compute_keys(loaded, requests: Sequence[EditRequest], layer: int, templates: Sequence[str]) -> torch.Tensor:
+    """Keys at ``layer``: (n_requests, d_in), the MLP-output-projection input averaged over templates."""
+    states = subject_states(loaded, requests, templates, {"k": (loaded.arch.mlp_out, layer, "input")})
+    return states["k"].mean(dim=1)

@@ -1,0 +1,166 @@
+"""Second moments of keys, ``C = E[k kᵀ]`` over a text corpus, cached on disk.
+
+The corpus is packed into windows of ``max_length`` tokens; one pass reads the keys of
+every requested layer (the forward stops after the deepest one) and accumulates
+``Σ k kᵀ`` in float64. A result is cached per layer under a key of (model fingerprint,
+module path, corpus fingerprint, sample count, max length, dtype) and written atomically;
+an unreadable or mismatching cache file is reported and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from kedit.corpus import Corpus
+from kedit.models.architecture import layer_module
+from kedit.models.hooks import record, run_stopping
+from kedit.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StatsKey:
+    model_fingerprint: str
+    module: str  # e.g. "model.layers.4.mlp.down_proj"
+    corpus_fingerprint: str
+    n_samples: int  # windows of max_length tokens
+    max_length: int
+    dtype: str  # dtype the model ran in
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
+
+
+@dataclass
+class SecondMoment:
+    """``moment``: (d_in, d_in) float32 mean of k kᵀ over ``count`` token positions."""
+
+    moment: torch.Tensor
+    count: int
+    key: StatsKey
+
+
+def windows(tok, corpus: Corpus, max_length: int) -> Iterator[list[int]]:
+    """Token windows of exactly ``max_length`` (the last may be shorter), paragraphs joined by newlines."""
+    buf: list[int] = []
+    for text in corpus.texts():
+        buf.extend(tok(text + "\n", add_special_tokens=False)["input_ids"])
+        while len(buf) >= max_length:
+            yield buf[:max_length]
+            buf = buf[max_length:]
+    if buf:
+        yield buf
+
+
+def _cache_path(key: StatsKey, root: Path | None) -> Path:
+    root = root or cache_dir() / "stats"
+    return root / key.model_fingerprint[:16] / f"{key.module}-{key.digest()}.pt"
+
+
+def _load(path: Path, key: StatsKey) -> SecondMoment | None:
+    if not path.exists():
+        return None
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if blob["key"] != asdict(key):
+            raise ValueError("its key does not match")
+        return SecondMoment(moment=blob["moment"], count=int(blob["count"]), key=key)
+    except Exception as e:  # a truncated or foreign file: recompute rather than fail
+        log.warning("statistics cache %s is unusable (%s); recomputing it", path, e)
+        return None
+
+
+def _save(path: Path, stat: SecondMoment) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="tmp-", suffix=".pt")
+    os.close(fd)
+    try:
+        torch.save({"key": asdict(stat.key), "moment": stat.moment, "count": stat.count}, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@torch.no_grad()
+def accumulate(loaded, corpus: Corpus, layers: Sequence[int], n_samples: int, max_length: int, batch_size: int = 8, progress: bool = True) -> dict[int, tuple[torch.Tensor, int]]:
+    """One pass over ``n_samples`` windows: per layer (Σ k kᵀ float64 (d_in, d_in), token count)."""
+    model, arch = loaded.model, loaded.arch
+    reads = {layer: (layer_module(model, arch, arch.mlp_out, layer), "input") for layer in layers}
+    deepest = reads[max(layers)][0]
+    sums: dict[int, torch.Tensor] = {}
+    count = 0
+    batch: list[list[int]] = []
+    bar = tqdm(total=n_samples, desc=f"second moments, layers {list(layers)}", unit="win", disable=not progress)
+
+    def flush():
+        nonlocal count
+        width = max(len(w) for w in batch)
+        ids = torch.full((len(batch), width), loaded.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, w in enumerate(batch):
+            ids[i, : len(w)] = torch.tensor(w)
+            mask[i, : len(w)] = 1
+        ids, mask = ids.to(loaded.device), mask.to(loaded.device)
+        with record(reads, stop_at=deepest) as seen:
+            run_stopping(lambda: model(input_ids=ids, attention_mask=mask))
+        real = mask.bool()
+        for layer in layers:
+            k = seen[layer][real].float()  # (n_tokens, d_in)
+            s = (k.T @ k).double()
+            sums[layer] = sums[layer] + s if layer in sums else s
+        count += int(real.sum())
+        bar.update(len(batch))
+        batch.clear()
+
+    n = 0
+    for w in windows(loaded.tokenizer, corpus, max_length):
+        batch.append(w)
+        n += 1
+        if len(batch) == batch_size:
+            flush()
+        if n >= n_samples:
+            break
+    if batch:
+        flush()
+    bar.close()
+    if n < n_samples:
+        log.warning("corpus %s has only %d windows of %d tokens; asked for %d", corpus.name, n, max_length, n_samples)
+    return {layer: (sums[layer], count) for layer in layers}
+
+
+def second_moments(
+    loaded,
+    corpus: Corpus,
+    layers: Sequence[int],
+    n_samples: int,
+    max_length: int,
+    batch_size: int = 8,
+    root: Path | None = None,
+    progress: bool = True,
+) -> dict[int, SecondMoment]:
+    """``E[k kᵀ]`` of the MLP-output-projection input at each layer, from cache where possible."""
+    dtype = str(next(loaded.model.parameters()).dtype).removeprefix("torch.")
+    keys = {
+        layer: StatsKey(loaded.fingerprint, loaded.arch.mlp_out.format(layer), corpus.fingerprint, n_samples, max_length, dtype)
+        for layer in layers
+    }
+    out = {layer: _load(_cache_path(keys[layer], root), keys[layer]) for layer in layers}
+    missing = [layer for layer in layers if out[layer] is None]
+    if missing:
+        for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress).items():
+            stat = SecondMoment(moment=(total / count).float(), count=count, key=keys[layer])
+            _save(_cache_path(keys[layer], root), stat)
+            out[layer] = stat
+    return out

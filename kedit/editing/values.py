@@ -1,0 +1,252 @@
+"""Target values: the module outputs that make the model say the new objects.
+
+For each *group* of requests one delta per site is optimised, added at the subject's
+last token of every row of the group at layer ``layer``. MEMIT uses groups of one;
+MEMIT-Merge groups by subject, so facts that share a key share a value and their
+losses are summed. All groups are optimised together, one forward/backward per step:
+
+- rows: every (request, context template) with its target, plus one KL row per group;
+- loss of a group: sum over its facts of the fact's NLL (mean over its context rows,
+  each row's NLL averaged over target tokens), plus ``kl_factor`` x KL(current || initial)
+  of the next-token distribution after the subject on the KL prompt, plus
+  ``v_weight_decay`` x ||delta|| / ||initial value||^2 (MEMIT's form);
+- a group stops (is masked out, its delta frozen) once its NLL per fact + KL + decay
+  falls below ``early_stop_loss``; MEMIT's per-edit loop breaks at the same test;
+- after each Adam step each delta is clamped to ``clamp_norm_factor`` x ||initial value||.
+
+Adam is element-wise and the rows of a batch do not interact, so each group follows the
+trajectory it would follow if optimised alone (up to float rounding; see the tests).
+
+The blocks below ``layer`` do not depend on the deltas: their output is computed once
+and replayed. The forward stops at ``loss_layer``, whose output goes through the final
+norm and the head at the target positions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import torch
+
+from kedit.editing.requests import EditRequest
+from kedit.editing.tokens import EncodedRows, encode_rows, subject_row
+from kedit.models.architecture import get_module, head_logits, layer_module
+from kedit.models.hooks import add_at, edit_output, record, replay_below, run_stopping
+
+
+@dataclass(frozen=True)
+class ValueSettings:
+    """The value-optimisation hyper-parameters shared by MEMIT-family methods (EasyEdit's names)."""
+
+    v_lr: float
+    v_num_grad_steps: int
+    v_weight_decay: float
+    clamp_norm_factor: float | tuple[float, ...]  # one per site, or one for all
+    kl_factor: float
+    early_stop_loss: float
+    kl_prompt: str
+    loss_layer: int | None  # None: the model's last layer
+
+
+@dataclass
+class ValueResult:
+    """Per group: ``values[s]`` (G, d) target outputs of site ``s`` = ``init[s] + deltas[s]``."""
+
+    values: list[torch.Tensor]
+    init: list[torch.Tensor]
+    deltas: list[torch.Tensor]
+    steps: torch.Tensor  # (G,) optimisation steps taken (forward passes)
+    loss: torch.Tensor  # (G,) last NLL per fact + KL + decay
+    nll: torch.Tensor  # (G,) last mean NLL per fact
+
+
+@dataclass
+class _Chunk:
+    enc: EncodedRows
+    group: torch.Tensor  # (B,) group of each row
+    weight: torch.Tensor  # (B,) weight of the row's NLL in its group's sum (1 / rows of its fact)
+    is_kl: torch.Tensor  # (B,) bool: the group's KL row
+    is_init: torch.Tensor  # (B,) bool: the group's first fact on the bare prompt, where init values are read
+    hidden_in: torch.Tensor | None = None  # (B, T, d) input of block `layer`, filled by the first pass
+
+
+def _build_rows(requests, groups, templates, kl_prompt):
+    """Rows of all groups and, per row, (group, NLL weight, is KL row, is init row)."""
+    rows, info = [], []
+    for g, members in enumerate(groups):
+        for n, i in enumerate(members):
+            r = requests[i]
+            for k, t in enumerate(templates):
+                rows.append(subject_row(t.format(r.prompt), r.subject, r.target_new))
+                info.append((g, 1.0 / len(templates), False, n == 0 and k == 0))
+        rows.append(subject_row(kl_prompt, requests[members[0]].subject))
+        info.append((g, 0.0, True, False))
+    return rows, info
+
+
+def _chunks(tok, rows, info, tokens_per_pass: int, device) -> list[_Chunk]:
+    """Rows sorted by length and cut into passes of at most ``tokens_per_pass`` padded tokens."""
+    lengths = [len(tok(r.prefix + r.target)["input_ids"]) for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: lengths[i])
+    parts, cur = [], []
+    for i in order:
+        if cur and (len(cur) + 1) * lengths[i] > tokens_per_pass:
+            parts.append(cur)
+            cur = []
+        cur.append(i)
+    parts.append(cur)
+    chunks = []
+    for idx in parts:
+        g, w, kl, first = zip(*(info[i] for i in idx))
+        chunks.append(
+            _Chunk(
+                enc=encode_rows(tok, [rows[i] for i in idx]).to(device),
+                group=torch.tensor(g, dtype=torch.long, device=device),
+                weight=torch.tensor(w, dtype=torch.float32, device=device),
+                is_kl=torch.tensor(kl, dtype=torch.bool, device=device),
+                is_init=torch.tensor(first, dtype=torch.bool, device=device),
+            )
+        )
+    return chunks
+
+
+def _select(chunk: _Chunk, keep: torch.Tensor) -> tuple[EncodedRows, torch.Tensor]:
+    """The chunk's rows where ``keep`` (B,) holds, trimmed to their width, target entries re-indexed."""
+    enc = chunk.enc
+    rows = keep.nonzero().squeeze(1)
+    new_index = torch.cumsum(keep.long(), 0) - 1
+    p = keep[enc.pred_row]
+    width = int(enc.attention_mask[rows].sum(1).max())
+    sub = EncodedRows(
+        input_ids=enc.input_ids[rows, :width],
+        attention_mask=enc.attention_mask[rows, :width],
+        subject_pos=enc.subject_pos[rows],
+        last_pos=enc.last_pos[rows],
+        pred_row=new_index[enc.pred_row[p]],
+        pred_pos=enc.pred_pos[p],
+        pred_target=enc.pred_target[p],
+    )
+    return sub, rows
+
+
+def _next_token_logp(loaded, final_norm, h: torch.Tensor) -> torch.Tensor:
+    """(n, d) states of the loss layer -> (n, vocab) float32 log-probabilities."""
+    return torch.log_softmax(head_logits(loaded.model, loaded.arch, final_norm(h)).float(), -1)
+
+
+def optimize_values(
+    loaded,
+    requests: Sequence[EditRequest],
+    groups: Sequence[Sequence[int]],
+    layer: int,
+    templates: Sequence[str],
+    settings: ValueSettings,
+    sites: Sequence[str] | None = None,
+    tokens_per_pass: int = 4096,
+) -> ValueResult:
+    """Optimise one delta per (group, site) at ``layer``.
+
+    sites: module path templates whose outputs get the delta (default: the MLP output projection)
+    returns: per site, (G, d_site) values, initial values and deltas
+    """
+    model, arch, device = loaded.model, loaded.arch, loaded.device
+    sites = list(sites or [arch.mlp_out])
+    clamps = settings.clamp_norm_factor
+    clamps = list(clamps) if isinstance(clamps, (tuple, list)) else [clamps] * len(sites)
+    loss_layer = loaded.n_layers - 1 if settings.loss_layer is None else settings.loss_layer
+    if loss_layer < layer:
+        raise ValueError(f"loss_layer {loss_layer} is below the layer {layer} whose output is optimised")
+    site_modules = [layer_module(model, arch, s, layer) for s in sites]
+    blocks = get_module(model, arch.layers, arch.model_type)
+    loss_block = blocks[loss_layer]
+    final_norm = get_module(model, arch.final_norm, arch.model_type)
+    G = len(groups)
+    rows, info = _build_rows(requests, groups, templates, settings.kl_prompt)
+    chunks = _chunks(loaded.tokenizer, rows, info, tokens_per_pass, device)
+
+    # First pass, no delta: cache each chunk's input to block `layer`, read the initial
+    # site outputs (each group's first fact, bare prompt) and the initial KL distributions.
+    init: list[torch.Tensor | None] = [None] * len(sites)
+    kl_init: torch.Tensor | None = None
+    with torch.no_grad():
+        for c in chunks:
+            reads = {"hidden_in": (blocks[layer], "input"), "h": (loss_block, "output")}
+            reads |= {f"site{s}": (m, "output") for s, m in enumerate(site_modules)}
+            with record(reads, stop_at=loss_block) as seen:
+                run_stopping(lambda: model(input_ids=c.enc.input_ids, attention_mask=c.enc.attention_mask))
+            c.hidden_in = seen["hidden_in"].detach()
+            at_subject = torch.arange(len(c.group), device=device), c.enc.subject_pos
+            for s in range(len(sites)):
+                out = seen[f"site{s}"][at_subject].float()
+                if init[s] is None:
+                    init[s] = torch.zeros(G, out.shape[-1], device=device)
+                init[s][c.group[c.is_init]] = out[c.is_init]
+            if c.is_kl.any():
+                logp = _next_token_logp(loaded, final_norm, seen["h"][at_subject][c.is_kl])
+                if kl_init is None:
+                    kl_init = torch.zeros(G, logp.shape[-1], device=device)
+                kl_init[c.group[c.is_kl]] = logp
+    init_norm = [v.norm(dim=-1) for v in init]  # (G,) each
+
+    deltas = [torch.zeros_like(v, requires_grad=True) for v in init]
+    opt = torch.optim.Adam(deltas, lr=settings.v_lr)
+    facts = torch.tensor([len(m) for m in groups], dtype=torch.float32, device=device)
+    active = torch.ones(G, dtype=torch.bool, device=device)
+    steps = torch.zeros(G, dtype=torch.long, device=device)
+    last_loss = torch.zeros(G, device=device)
+    last_nll = torch.zeros(G, device=device)
+    for it in range(settings.v_num_grad_steps):
+        opt.zero_grad(set_to_none=False)
+        nll = torch.zeros(G, device=device)  # summed over each group's facts
+        kl = torch.zeros(G, device=device)
+        for c in chunks:
+            keep = active[c.group]
+            if not keep.any():
+                continue
+            sub, rows = _select(c, keep)
+            row_group = c.group[rows]
+            local = torch.arange(len(rows), device=device)
+            with ExitStack() as stack:
+                for s, m in enumerate(site_modules):
+                    stack.enter_context(edit_output(m, add_at(local, sub.subject_pos, deltas[s][row_group])))
+                stack.enter_context(replay_below(blocks, layer, c.hidden_in[rows, : sub.input_ids.shape[1]]))
+                seen = stack.enter_context(record({"h": (loss_block, "output")}, stop_at=loss_block))
+                run_stopping(lambda: model(input_ids=sub.input_ids, attention_mask=sub.attention_mask))
+            h = seen["h"]
+            logp = _next_token_logp(loaded, final_norm, h[sub.pred_row, sub.pred_pos])
+            tok_logp = logp.gather(1, sub.pred_target[:, None]).squeeze(1)
+            row_nll = -torch.zeros(len(rows), device=device).index_add(0, sub.pred_row, tok_logp)
+            row_nll = row_nll / sub.targets_per_row().clamp(min=1)
+            chunk_nll = torch.zeros(G, device=device).index_add(0, row_group, row_nll * c.weight[rows])
+            chunk_kl = torch.zeros(G, device=device)
+            kr = c.is_kl[rows]
+            if kr.any():
+                logp_kl = _next_token_logp(loaded, final_norm, h[local[kr], sub.subject_pos[kr]])
+                kl_rows = (logp_kl.exp() * (logp_kl - kl_init[row_group[kr]])).sum(-1)
+                chunk_kl = chunk_kl.index_add(0, row_group[kr], kl_rows)
+            (chunk_nll.sum() + settings.kl_factor * chunk_kl.sum()).backward()
+            nll += chunk_nll.detach()
+            kl += chunk_kl.detach()
+        decay = sum(delta.norm(dim=-1) / init_norm[s] ** 2 for s, delta in enumerate(deltas))  # (G,)
+        (settings.v_weight_decay * decay[active]).sum().backward()
+        loss = nll / facts + settings.kl_factor * kl + settings.v_weight_decay * decay.detach()
+        steps[active] += 1
+        last_loss = torch.where(active, loss, last_loss)
+        last_nll = torch.where(active, nll / facts, last_nll)
+        active &= loss >= settings.early_stop_loss
+        if it == settings.v_num_grad_steps - 1 or not active.any():
+            break
+        frozen = [delta.detach().clone() for delta in deltas]
+        opt.step()
+        with torch.no_grad():
+            for s, delta in enumerate(deltas):
+                delta[~active] = frozen[s][~active]  # stopped groups keep their delta
+                limit = clamps[s] * init_norm[s]
+                norm = delta.norm(dim=-1)
+                delta.mul_(torch.where(norm > limit, limit / norm.clamp(min=1e-12), torch.ones_like(norm))[:, None])
+    final = [delta.detach() for delta in deltas]
+    return ValueResult(
+        values=[i + f for i, f in zip(init, final)], init=init, deltas=final, steps=steps.cpu(), loss=last_loss.cpu(), nll=last_nll.cpu()
+    )

@@ -1,0 +1,160 @@
+"""What every editing method shares: the registry, the context a method runs in, and
+applying / restoring weight updates.
+
+A method is ``compute(ctx, requests, config) -> Edit``: it leaves the model as it found
+it (an invariant the tests check) and returns weight updates; :func:`apply_edit`
+changes the model and returns what :func:`restore` needs to undo it bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+
+from kedit.corpus import Corpus
+from kedit.editing.context import context_templates
+from kedit.editing.requests import EditRequest
+from kedit.editing.stats import SecondMoment, second_moments
+from kedit.models.architecture import get_module
+from kedit.models.load import LoadedModel
+
+
+@dataclass
+class Edit:
+    """Weight updates, ``module path -> (d_out, d_in)`` (nn.Linear layout), and what the method measured."""
+
+    updates: dict[str, torch.Tensor]
+    info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    config: type  # a dataclass of hyper-parameters
+    compute: Callable[["EditContext", list[EditRequest], object], Edit]
+    summary: str
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(name: str, config: type, summary: str = ""):
+    """Register ``compute`` under ``name`` with its config dataclass; a name is taken once."""
+
+    def wrap(compute):
+        if name in METHODS:
+            raise ValueError(f"method {name!r} is already registered")
+        METHODS[name] = Method(name=name, config=config, compute=compute, summary=summary)
+        return compute
+
+    return wrap
+
+
+def get_method(name: str) -> Method:
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise KeyError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}") from None
+
+
+def make_config(method: Method, hparams: dict | None):
+    """The method's config from a dict, refusing unknown names."""
+    names = {f.name for f in dataclasses.fields(method.config)}
+    unknown = sorted(set(hparams or {}) - names)
+    if unknown:
+        raise ValueError(f"{method.name}: unknown hyper-parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    return method.config(**(hparams or {}))
+
+
+@dataclass
+class StatsSettings:
+    """Where second moments come from (shared by all methods of a run, so comparisons are fair)."""
+
+    corpus: Corpus
+    n_samples: int = 2000  # windows of max_length tokens
+    max_length: int = 128
+    batch_size: int = 8
+
+
+class EditContext:
+    """A loaded model plus what methods share and compute lazily: context templates and second moments."""
+
+    def __init__(self, loaded: LoadedModel, stats: StatsSettings | None = None, seed: int = 0, tokens_per_pass: int = 4096, progress: bool = True):
+        self.loaded = loaded
+        self.stats_settings = stats
+        self.seed = seed
+        self.tokens_per_pass = tokens_per_pass
+        self.progress = progress
+        self._moments: dict[int, SecondMoment] = {}
+        self._templates: dict[int, list[str]] = {}
+
+    def templates(self, n_tokens: int) -> list[str]:
+        """Context templates with prefixes of ``n_tokens`` tokens, generated once per run."""
+        if n_tokens not in self._templates:
+            self._templates[n_tokens] = context_templates(self.loaded, n_tokens=n_tokens, seed=self.seed)
+        return self._templates[n_tokens]
+
+    def second_moments(self, layers: Sequence[int]) -> dict[int, torch.Tensor]:
+        """(d_in, d_in) ``E[k kᵀ]`` per layer, computed once per run (and cached on disk)."""
+        missing = [layer for layer in layers if layer not in self._moments]
+        if missing:
+            if self.stats_settings is None:
+                raise ValueError("this method needs second-moment statistics but no corpus was given")
+            s = self.stats_settings
+            self._moments.update(second_moments(self.loaded, s.corpus, missing, s.n_samples, s.max_length, s.batch_size, progress=self.progress))
+        return {layer: self._moments[layer].moment.to(self.loaded.device) for layer in layers}
+
+
+def _weight(loaded: LoadedModel, path: str) -> torch.nn.Parameter:
+    return get_module(loaded.model, path, loaded.arch.model_type).weight
+
+
+def _conv1d(loaded: LoadedModel, path: str) -> bool:
+    return loaded.arch.conv1d and type(get_module(loaded.model, path)).__name__ == "Conv1D"
+
+
+@torch.no_grad()
+def add_update(loaded: LoadedModel, path: str, update: torch.Tensor) -> None:
+    """``W += update`` for a (d_out, d_in) update, transposed for GPT-2's Conv1D (stored (in, out))."""
+    w = _weight(loaded, path)
+    w += (update.T if _conv1d(loaded, path) else update).to(w.dtype)
+
+
+def snapshot(loaded: LoadedModel, paths) -> dict[str, torch.Tensor]:
+    return {p: _weight(loaded, p).detach().clone() for p in paths}
+
+
+@torch.no_grad()
+def restore(loaded: LoadedModel, originals: dict[str, torch.Tensor]) -> None:
+    """Put back the weights returned by :func:`apply_edit` (bit-exact)."""
+    for path, w in originals.items():
+        _weight(loaded, path).copy_(w)
+
+
+def apply_edit(loaded: LoadedModel, edit: Edit) -> dict[str, torch.Tensor]:
+    """Add the edit's updates to the model; returns the original weights for :func:`restore`."""
+    originals = snapshot(loaded, edit.updates)
+    for path, upd in edit.updates.items():
+        add_update(loaded, path, upd)
+    return originals
+
+
+@contextmanager
+def weights_restored(loaded: LoadedModel, paths) -> Iterator[None]:
+    """Whatever happens to these weights inside the block is undone when it ends."""
+    originals = snapshot(loaded, paths)
+    try:
+        yield
+    finally:
+        restore(loaded, originals)
+
+
+def help_field(default, help: str, **kw):
+    """A dataclass field carrying its help text (the spec schema is generated from it)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})

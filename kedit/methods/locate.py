@@ -1,0 +1,123 @@
+"""The locate-and-edit procedure MEMIT, MEMIT-Merge, PMET and AlphaEdit share.
+
+1. group the requests (``group_by``) and optimise one target value per group at the
+   last edited layer ``L`` (:func:`kedit.editing.values.optimize_values`);
+2. for each edited layer ``l`` in ascending order, with the updates of lower layers
+   already in place: read the keys at ``l`` and the current output at ``L``, take the
+   residual ``value - current``, give layer ``l`` its share of it (``spread``), solve
+   for the layer's update (``solve``) and add it;
+3. restore the model and return the updates.
+
+A method supplies its config (a :class:`LocateEditConfig` subclass), a ``solve`` and, if
+it differs from MEMIT's, a ``spread`` and the value ``sites``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from kedit.editing.keys import subject_states
+from kedit.editing.requests import EditRequest, group_indices
+from kedit.editing.values import ValueSettings, optimize_values
+from kedit.methods.base import Edit, EditContext, add_update, help_field, weights_restored
+
+GROUP_BY = ("none", "subject")
+
+
+@dataclass
+class LocateEditConfig:
+    """Hyper-parameters shared by the MEMIT family (names follow EasyEdit's hparams files)."""
+
+    layers: list[int] = help_field([4, 5, 6, 7, 8], "Edited layers, ascending; the target value is optimised at the last one.")
+    v_lr: float = help_field(0.5, "Adam learning rate of the value deltas.", minimum=0)
+    v_num_grad_steps: int = help_field(25, "Forward passes of value optimisation (updates are one fewer).", minimum=1)
+    v_weight_decay: float = help_field(1e-3, "Weight of ||delta|| / ||initial value||^2 in the value loss.", minimum=0)
+    clamp_norm_factor: float = help_field(4.0, "Each delta is clamped to this factor times the initial value's norm.", exclusiveMinimum=0)
+    kl_factor: float = help_field(0.0625, "Weight of KL(current || initial) after the subject on the KL prompt.", minimum=0)
+    early_stop_loss: float = help_field(5e-2, "A group stops optimising once its NLL per fact + KL + decay is below this.", minimum=0)
+    kl_prompt: str = help_field("{} is a", "Prompt whose next-token distribution after the subject is kept (KL term).")
+    v_loss_layer: int | None = help_field(None, "Layer whose output is scored through the final norm and head; null: the last layer.")
+    context_tokens: int = help_field(10, "Length of the model-generated context prefixes keys and values average over (0: bare prompt only).", minimum=0)
+    group_by: Literal["none", "subject"] = help_field(
+        "none", "'subject' optimises one shared value per subject and sums its facts' losses (the -Merge variants)."
+    )
+
+    def __post_init__(self):
+        if not self.layers or list(self.layers) != sorted(set(self.layers)) or min(self.layers) < 0:
+            raise ValueError(f"layers must be a non-empty ascending list of distinct layer indices, got {self.layers}")
+        if self.group_by not in GROUP_BY:
+            raise ValueError(f"group_by must be one of {GROUP_BY}, got {self.group_by!r}")
+        if "{}" not in self.kl_prompt:
+            raise ValueError(f"kl_prompt must contain '{{}}' for the subject, got {self.kl_prompt!r}")
+        if self.v_loss_layer is not None and self.v_loss_layer < self.layers[-1]:
+            raise ValueError(f"v_loss_layer {self.v_loss_layer} is below the last edited layer {self.layers[-1]}")
+
+    def value_settings(self) -> ValueSettings:
+        return ValueSettings(
+            v_lr=self.v_lr,
+            v_num_grad_steps=self.v_num_grad_steps,
+            v_weight_decay=self.v_weight_decay,
+            clamp_norm_factor=self.clamp_norm_factor,
+            kl_factor=self.kl_factor,
+            early_stop_loss=self.early_stop_loss,
+            kl_prompt=self.kl_prompt,
+            loss_layer=self.v_loss_layer,
+        )
+
+
+def memit_spread(i: int, n_layers: int) -> float:
+    """MEMIT's share of the residual for the ``i``-th of ``n_layers`` edited layers: 1 / (layers left)."""
+    return 1.0 / (n_layers - i)
+
+
+Solve = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor]  # (layer, keys (n, d_in), residuals (n, d_out)) -> (d_out, d_in)
+
+
+def locate_and_edit(
+    ctx: EditContext,
+    requests: list[EditRequest],
+    cfg: LocateEditConfig,
+    solve: Solve,
+    spread: Callable[[int, int], float] = memit_spread,
+    sites: list[str] | None = None,
+) -> Edit:
+    """Run steps 1-3 above; ``sites[-1]`` must be the MLP output projection (its value drives the update)."""
+    loaded = ctx.loaded
+    arch = loaded.arch
+    if cfg.layers[-1] >= loaded.n_layers:
+        raise ValueError(f"layer {cfg.layers[-1]} is outside the model ({loaded.n_layers} layers)")
+    sites = sites or [arch.mlp_out]
+    templates = ctx.templates(cfg.context_tokens)
+    groups = group_indices(requests, None if cfg.group_by == "none" else cfg.group_by)
+    group_of = torch.empty(len(requests), dtype=torch.long)
+    for g, members in enumerate(groups):
+        group_of[members] = g
+    last = cfg.layers[-1]
+    values = optimize_values(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass)
+    target = values.values[-1][group_of.to(values.values[-1].device)]  # (n, d_out)
+
+    paths = [arch.mlp_out.format(layer) for layer in cfg.layers]
+    updates: dict[str, torch.Tensor] = {}
+    residual_norms = []
+    with weights_restored(loaded, paths):
+        for i, layer in enumerate(cfg.layers):
+            reads = {"k": (arch.mlp_out, layer, "input"), "z": (arch.mlp_out, last, "output")}
+            states = subject_states(loaded, requests, templates, reads)
+            keys = states["k"].mean(dim=1)  # (n, d_in)
+            residual = (target - states["z"][:, 0]) * spread(i, len(cfg.layers))  # (n, d_out), bare prompt
+            residual_norms.append(float(residual.norm(dim=1).mean()))
+            update = solve(layer, keys, residual).float()
+            add_update(loaded, paths[i], update)
+            updates[paths[i]] = update
+    info = {
+        "groups": len(groups),
+        "value_steps_mean": float(values.steps.float().mean()),
+        "value_loss_mean": float(values.loss.mean()),
+        "value_nll_mean": float(values.nll.mean()),
+        "residual_norm_by_layer": residual_norms,
+    }
+    return Edit(updates=updates, info=info)

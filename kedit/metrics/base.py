@@ -1,0 +1,53 @@
+"""The metric registry.
+
+A metric may look at the unedited model (``before``) and is computed on the edited one
+(``after``); it returns named scalars, the first named like the metric. Each metric is
+registered with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What a metric may use besides the model: the edited layers of the method under test."""
+
+    edit_layers: tuple[int, ...] = ()
+    templates: tuple[str, ...] = ("{}",)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    higher_is_better: bool
+    description: str
+    after: Callable  # (loaded, requests, ectx, before_state) -> dict[str, float]
+    before: Callable | None = None  # (loaded, requests, ectx) -> state
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None):
+    def wrap(after):
+        if name in METRICS:
+            raise ValueError(f"metric {name!r} is already registered")
+        METRICS[name] = Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before)
+        return after
+
+    return wrap
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}") from None
+
+
+def mean(xs) -> float:
+    xs = list(xs)
+    return float(sum(xs) / len(xs)) if xs else float("nan")

@@ -1,0 +1,51 @@
+"""Teacher-forced scoring of continuations: the one forward pass every rewrite metric uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from kedit.editing.tokens import TextRow, encode_rows
+from kedit.models.architecture import get_module, head_logits
+
+ROWS_PER_PASS = 64
+
+
+@dataclass
+class Scored:
+    """Per row: predicted and target ids at the scored positions, and the target's log-probability.
+
+    A row without a target is scored at its last position (the next token), target id -1.
+    """
+
+    predicted: torch.Tensor  # (m,) argmax ids
+    target: torch.Tensor  # (m,)
+    logprob: float  # sum of log p(target tokens); 0 for a row without target
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predicted == self.target).float().mean())
+
+
+@torch.no_grad()
+def score_rows(loaded, rows: Sequence[TextRow]) -> list[Scored]:
+    model, arch = loaded.model, loaded.arch
+    backbone = get_module(model, arch.backbone, arch.model_type)
+    out: list[Scored] = []
+    for start in range(0, len(rows), ROWS_PER_PASS):
+        part = rows[start : start + ROWS_PER_PASS]
+        enc = encode_rows(loaded.tokenizer, part).to(loaded.device)
+        h = backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
+        no_target = [b for b, r in enumerate(part) if not r.target]
+        row = torch.cat([enc.pred_row, torch.tensor(no_target, dtype=torch.long, device=loaded.device)])
+        pos = torch.cat([enc.pred_pos, enc.last_pos[no_target]])
+        tgt = torch.cat([enc.pred_target, torch.full((len(no_target),), -1, dtype=torch.long, device=loaded.device)])
+        logp = torch.log_softmax(head_logits(model, arch, h[row, pos]).float(), -1)
+        pred = logp.argmax(-1)
+        lp = torch.where(tgt >= 0, logp.gather(1, tgt.clamp(min=0)[:, None]).squeeze(1), torch.zeros_like(pred, dtype=torch.float32))
+        for b in range(len(part)):
+            sel = row == b
+            out.append(Scored(predicted=pred[sel].cpu(), target=tgt[sel].cpu(), logprob=float(lp[sel].sum())))
+    return out

