@@ -1,0 +1,139 @@
+"""The engine's invariants, run on a tiny random model of every supported architecture."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kedit.corpus import text_files
+from kedit.editing.keys import compute_keys, subject_states
+from kedit.editing.requests import group_indices, make_requests
+from kedit.editing.values import optimize_values
+from kedit.methods import EditContext, StatsSettings, apply_edit, get_method, make_config, restore
+from kedit.models.architecture import get_module, layer_module
+from kedit.models.hooks import record, replay_below, run_stopping
+from kedit.models.load import weights_fingerprint
+
+from conftest import SENTENCES
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEDIT_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n\n".join(SENTENCES * 3))
+    return text_files([str(path)])
+
+
+def ctx_for(loaded, corpus):
+    return EditContext(loaded, StatsSettings(corpus=corpus, n_samples=64, max_length=16), progress=False)
+
+
+TINY_HP = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3, mom2_update_weight=10.0)
+
+
+def test_keys_have_one_row_per_request_and_the_projection_input_width(tiny, raw_requests):
+    reqs = make_requests(raw_requests)
+    d_in = layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 1)
+    d_in = d_in.weight.shape[0] if tiny.arch.conv1d else d_in.weight.shape[1]
+    keys = compute_keys(tiny, reqs, 1, ["{}", "Hello there. {}"])
+    assert keys.shape == (len(reqs), d_in)
+    # The subject comes first in both John Smith prompts: causal attention gives them one key.
+    torch.testing.assert_close(keys[1], keys[2])
+    assert not torch.allclose(keys[0], keys[1])
+
+
+def test_replaying_the_lower_blocks_gives_the_same_forward(tiny):
+    ids = tiny.tokenizer(["John Smith's birthplace is Tokyo", "Alice Brown is"], padding=True, return_tensors="pt")
+    blocks = get_module(tiny.model, tiny.arch.layers)
+    top = blocks[len(blocks) - 1]
+    with record({"in": (blocks[2], "input"), "out": (top, "output")}) as full:
+        tiny.model(**ids)
+    with replay_below(blocks, 2, full["in"]), record({"out": (top, "output")}, stop_at=top) as replayed:
+        run_stopping(lambda: tiny.model(**ids))
+    torch.testing.assert_close(replayed["out"], full["out"], rtol=0, atol=0)
+
+
+def test_batched_value_optimisation_matches_one_edit_at_a_time(tiny, raw_requests):
+    """Adam is element-wise and rows do not interact, so each edit follows its solo trajectory.
+
+    Tolerance: float32 rounding differs between a batched and a single-row matmul; after
+    the optimisation it stays below 1e-4 relative to the value's norm.
+    """
+    reqs = make_requests(raw_requests)
+    cfg = make_config(get_method("MEMIT"), TINY_HP | {"v_num_grad_steps": 8})
+    templates = ctx_for(tiny, None).templates(cfg.context_tokens)
+    together = optimize_values(tiny, reqs, group_indices(reqs, None), 2, templates, cfg.value_settings())
+    for i in range(len(reqs)):
+        alone = optimize_values(tiny, [reqs[i]], [[0]], 2, templates, cfg.value_settings())
+        assert int(alone.steps[0]) == int(together.steps[i])
+        scale = float(alone.values[0].norm())
+        torch.testing.assert_close(together.values[0][i], alone.values[0][0], rtol=0, atol=1e-4 * scale)
+
+
+def test_merged_groups_share_one_value_and_sum_their_losses(tiny, raw_requests):
+    reqs = make_requests(raw_requests)
+    groups = group_indices(reqs, "subject")
+    assert groups == [[0], [1, 2], [3]]
+    cfg = make_config(get_method("MEMIT-Merge"), TINY_HP)
+    res = optimize_values(tiny, reqs, groups, 2, ["{}"], cfg.value_settings())
+    assert res.values[0].shape[0] == 3
+
+
+@pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge"])
+def test_compute_leaves_the_model_unchanged_and_restore_is_bit_exact(tiny, raw_requests, corpus, method):
+    reqs = make_requests(raw_requests)
+    ctx = ctx_for(tiny, corpus)
+    before = weights_fingerprint(tiny.model)
+    edit = get_method(method).compute(ctx, reqs, make_config(get_method(method), TINY_HP))
+    assert weights_fingerprint(tiny.model) == before
+    assert set(edit.updates) == {tiny.arch.mlp_out.format(layer) for layer in TINY_HP["layers"]}
+    originals = apply_edit(tiny, edit)
+    changed = {name for name, p in tiny.model.named_parameters() if weights_fingerprint_one(p) != weights_fingerprint_one(originals.get(name.removesuffix(".weight"), p))}
+    assert changed == {path + ".weight" for path in edit.updates}
+    restore(tiny, originals)
+    assert weights_fingerprint(tiny.model) == before
+
+
+def weights_fingerprint_one(t: torch.Tensor) -> bytes:
+    return t.detach().contiguous().view(torch.uint8).numpy().tobytes()
+
+
+def _outputs_at_subject(loaded, reqs, layer):
+    return subject_states(loaded, reqs, ["{}"], {"z": (loaded.arch.mlp_out, layer, "output")})["z"][:, 0]
+
+
+@pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge"])
+def test_with_a_tiny_regulariser_the_edited_layer_maps_each_key_to_its_value(tiny, raw_requests, corpus, method):
+    """The least-squares property. MEMIT-Merge: every key reaches its group's value exactly.
+    MEMIT: the two John Smith edits share one key but want different values, so the
+    layer can only give that key the mean of the two (the same-subject conflict)."""
+    reqs = make_requests(raw_requests)
+    ctx = ctx_for(tiny, corpus)
+    hp = TINY_HP | {"layers": [2], "context_tokens": 0, "mom2_update_weight": 1e-9}
+    cfg = make_config(get_method(method), hp)
+    groups = group_indices(reqs, None if cfg.group_by == "none" else "subject")
+    values = optimize_values(tiny, reqs, groups, 2, ["{}"], cfg.value_settings()).values[0]
+    wanted = torch.stack([values[next(g for g, m in enumerate(groups) if i in m)] for i in range(len(reqs))])
+    edit = get_method(method).compute(ctx, reqs, cfg)
+    originals = apply_edit(tiny, edit)
+    got = _outputs_at_subject(tiny, reqs, 2)
+    restore(tiny, originals)
+    scale = float(wanted.norm(dim=1).max())
+    if method == "MEMIT-Merge":
+        torch.testing.assert_close(got, wanted, rtol=0, atol=1e-3 * scale)
+    else:
+        torch.testing.assert_close(got[[0, 3]], wanted[[0, 3]], rtol=0, atol=1e-3 * scale)
+        mean = (wanted[1] + wanted[2]) / 2
+        torch.testing.assert_close(got[1], mean, rtol=0, atol=1e-3 * scale)
+        torch.testing.assert_close(got[2], mean, rtol=0, atol=1e-3 * scale)
+
+
+def test_float64_is_used_for_the_solve_whatever_the_model_dtype():
+    from kedit.editing.solve import memit_update
+
+    k = torch.randn(3, 8, dtype=torch.float32)
+    r = torch.randn(3, 5, dtype=torch.float32)
+    upd = memit_update(k, r, torch.eye(8), 1e-12)
+    assert upd.dtype == torch.float64 and upd.shape == (5, 8)
+    torch.testing.assert_close((upd @ k.double().T).T, r.double(), rtol=0, atol=1e-6)
