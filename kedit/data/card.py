@@ -1,0 +1,87 @@
+"""The dataset card (``README.md``): YAML front matter that ``datasets`` and the Hub read
+(license, features, configs), then how the set was built, its fields, an example and the
+citations. Wording lives in ``card_text.yaml`` and ``card_template.md``; this module only
+fills them in. The card depends only on the spec, the rows and the counts, never on which
+endpoint served the facts, so rebuilding through another server gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from string import Template
+
+import yaml
+
+from kedit.data import schema
+from kedit.data.embedded import NAMES as EMBEDDED
+
+HERE = Path(__file__).parent
+TEXT = HERE / "card_text.yaml"
+TEMPLATE = HERE / "card_template.md"
+
+
+def _front_matter(spec: dict, text: dict, n_rows: int, data_file: str) -> str:
+    meta = {
+        "license": "cc0-1.0",
+        "pretty_name": _title(spec, text),
+        "language": [spec["language"]],
+        "task_categories": ["text-generation"],
+        "tags": ["knowledge-editing", "wikidata", "memit", "memit-merge"],
+        "size_categories": ["n<1K" if n_rows < 1000 else "1K<n<10K" if n_rows < 10000 else "10K<n<100K"],
+        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}],
+        "dataset_info": {"features": schema.features()._to_yaml_list()},
+    }
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
+
+
+def _title(spec: dict, text: dict) -> str:
+    return text["title"].format(policy=spec["subjects"]["policy"], target=spec["target"])
+
+
+def _relations_text(spec: dict, text: dict) -> str:
+    rel = spec["relations"]
+    mode = "query" if spec["query"] is not None else "ids" if rel["ids"] is not None else "discovery"
+    return text["relations"][mode].format(
+        sample=rel["sample"] if rel["sample"] is not None else "all", subject_class=spec["subject_class"],
+        min_subjects=rel["min_subjects"], exclude=", ".join(rel["exclude"]) or "nothing", ids=", ".join(rel["ids"] or []),
+    )
+
+
+def render_card(spec: dict, counts: dict, rows: list[dict], data_file: str = "data.parquet") -> str:
+    """The card for ``rows`` built from ``spec`` (resolved ``dataset.wikidata``); ``counts`` as in
+    the provenance; ``data_file`` is the path (or glob) of the parquet data in the repository."""
+    text = yaml.safe_load(TEXT.read_text(encoding="utf-8"))
+    subjects, tpl, near = spec["subjects"], spec["templates"], spec["neighbors"]
+    names = text["names"]["builtin" if subjects["names"] == "builtin" else "custom"]
+    kind = "embedded" if spec["endpoint"] in EMBEDDED else "endpoint"
+    summary = " ".join([
+        f"Knowledge-editing requests built from Wikidata facts: {counts['rows']} rows.",
+        text["subjects"][subjects["policy"]].format(name=subjects["name"], names=names),
+        text["targets"][spec["target"]],
+    ])
+    count_lines = [text["counts"].format(rows=counts["rows"], relations=counts["relations"], subjects=counts["distinct_subjects"])]
+    if counts["relations"] < counts["relations_requested"]:
+        count_lines.append(text["fewer"].format(
+            requested=counts["relations_requested"], available=counts["relations_available"],
+            relations=counts["relations"], per_relation=spec["per_relation"]))
+    steps = text["steps"].format(
+        relations=_relations_text(spec, text), per_relation=spec["per_relation"], seed=spec["seed"],
+        policy=subjects["policy"], target=spec["target"], edit=tpl["edit"],
+        paraphrase=", ".join(f"`{p}`" for p in tpl["paraphrase"]), neighborhood=tpl["neighborhood"] or tpl["edit"],
+        same_relation=near["same_relation"], other_relation=near["other_relation"],
+    )
+    fields = "\n".join(
+        f"| `{name}` | {schema.dtype_text(f['dtype'])} | {f['description']} |" for name, f in schema.fields().items()
+    )
+    body = Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        title=_title(spec, text),
+        summary=summary,
+        source=text["sources"][kind].format(endpoint=spec["endpoint"]),
+        steps=steps,
+        counts="\n\n".join(count_lines),
+        fields=fields,
+        example=json.dumps(rows[0], ensure_ascii=False, indent=2) if rows else "{}",
+        sources=text["source_notes"][kind],
+    )
+    return _front_matter(spec, text, counts["rows"], data_file) + "\n" + body
