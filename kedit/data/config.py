@@ -153,8 +153,8 @@ def _parse(cls, raw: object, where: str):
     values = {}
     for name, value in raw.items():
         tp, key = hints[name], f"{where}.{name}"
-        if dataclasses.is_dataclass(tp):
-            values[name] = _parse(tp, value, key)
+        if dataclasses.is_dataclass(tp):  # an empty YAML section (None) means all defaults
+            values[name] = _parse(tp, {} if value is None else value, key)
             continue
         if not _matches(value, tp):
             raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")

@@ -12,7 +12,8 @@ IRIs, literals as their lexical form). Order of operations for a server endpoint
 
 The endpoint ``offline`` (or ``snapshot``) runs the same text on the embedded snapshot
 (:mod:`kedit.data.embedded`); nothing is cached for it. Each returned list records where it
-came from in ``.source`` (:data:`SOURCES`).
+came from in ``.source``: ``endpoint`` (the server), ``cache`` (a hit), ``cache-fallback``
+(the server was unreachable) or ``embedded``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import socket
 import time
 import urllib.error
 from datetime import datetime, timezone
@@ -40,13 +40,8 @@ log = logging.getLogger(__name__)
 WIKIDATA = "https://query.wikidata.org/sparql"
 USER_AGENT = f"kedit/{__version__} (https://github.com/kedit/kedit)"
 
-#: Where a result came from: the server, the cache (a hit, or a fallback when the server was
-#: unreachable), or the embedded snapshot.
-SOURCES = ("endpoint", "cache", "cache-fallback", "embedded")
-
-
 class SelectResult(list):
-    """Rows of a SELECT, with ``source`` (one of :data:`SOURCES`)."""
+    """Rows of a SELECT, with ``source``: endpoint, cache, cache-fallback or embedded."""
 
     def __init__(self, rows: list[dict[str, str]], source: str):
         super().__init__(rows)
@@ -77,10 +72,6 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def _is_timeout(err: BaseException) -> bool:
-    return isinstance(err, (TimeoutError, socket.timeout)) or "timed out" in str(err)
 
 
 class SparqlClient:
@@ -187,10 +178,10 @@ class SparqlClient:
         except SPARQLWrapperException as err:
             raise SparqlError(f"SPARQL endpoint {self.endpoint} rejected the query: {err}") from err
         except urllib.error.URLError as err:
-            if _is_timeout(err.reason):
+            if isinstance(err.reason, TimeoutError):  # socket.timeout is TimeoutError since 3.10
                 raise _Transient(f"timed out after {self.timeout} s") from err
             raise _Unreachable(str(err.reason)) from err
-        except (TimeoutError, socket.timeout) as err:
+        except TimeoutError as err:
             raise _Transient(f"timed out after {self.timeout} s") from err
         except (ConnectionError, json.JSONDecodeError) as err:
             raise _Transient(f"{type(err).__name__}: {err}") from err

@@ -192,6 +192,7 @@ def test_missing_name_file(offline_client, tmp_path):
 
 @pytest.mark.parametrize("section,message", [
     ({"relation": {}}, r"dataset\.wikidata: unknown key\(s\) 'relation'"),
+    ({"relations": ["P19"]}, r"dataset\.wikidata\.relations: expected a mapping"),
     ({"subjects": {"policy": "random"}}, r"dataset\.wikidata\.subjects\.policy: unknown subject policy 'random'"),
     ({"target": "new"}, r"dataset\.wikidata\.target: unknown target policy 'new'"),
     ({"per_relation": 0}, r"dataset\.wikidata\.per_relation: 0 is not a positive integer"),
