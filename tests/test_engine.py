@@ -14,7 +14,7 @@ from kedit.models.architecture import get_module, layer_module
 from kedit.models.hooks import record, replay_below, run_stopping
 from kedit.models.load import weights_fingerprint
 
-from conftest import SENTENCES
+from tests.tiny import SENTENCES
 
 
 @pytest.fixture
@@ -137,3 +137,37 @@ def test_float64_is_used_for_the_solve_whatever_the_model_dtype():
     upd = memit_update(k, r, torch.eye(8), 1e-12)
     assert upd.dtype == torch.float64 and upd.shape == (5, 8)
     torch.testing.assert_close((upd @ k.double().T).T, r.double(), rtol=0, atol=1e-6)
+
+
+def test_recomputing_only_the_tails_matches_the_full_forward(tiny):
+    """Positions before the subject's last token are cached; the tails attend to them."""
+    from transformers import DynamicCache
+
+    from kedit.editing.tokens import encode_rows, subject_row
+    from kedit.models.prefix import cache_argument, cache_contents, gather_tails, split_rows
+
+    rows = [subject_row("The quick fox. {}'s birthplace is", "John Smith", "Tokyo"), subject_row("{} is a", "Alice Brown"),
+            subject_row("I think. {}'s employer is", "Danielle Darrieux", "Google")]
+    enc = encode_rows(tiny.tokenizer, rows)
+    backbone = get_module(tiny.model, tiny.arch.backbone)
+    cache = DynamicCache()
+    full = backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **{cache_argument(tiny.model): cache, "use_cache": True}).last_hidden_state
+    split = split_rows(enc.input_ids, enc.attention_mask, enc.subject_pos, cache_contents(cache), 0)
+    tails = backbone(**split.forward_kwargs(tiny.model)).last_hidden_state
+    want = gather_tails(full, enc.subject_pos, enc.attention_mask.sum(1))
+    mask = split.tail_mask.bool()
+    torch.testing.assert_close(tails[mask], want[mask], rtol=0, atol=1e-5)
+
+
+def test_values_are_the_same_when_the_window_forbids_a_cached_prefix(tokenizer, raw_requests, monkeypatch):
+    """Gemma's sliding window counts cache slots; when a row would not fit, whole rows are recomputed."""
+    from kedit.editing import values as values_mod
+    from tests.tiny import make_tiny
+
+    loaded = make_tiny("gemma3_text", tokenizer)
+    reqs = make_requests(raw_requests)
+    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    split = optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())
+    monkeypatch.setattr(values_mod, "fits_window", lambda model, width: False)
+    whole = optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())
+    torch.testing.assert_close(whole.values[0], split.values[0], rtol=0, atol=1e-4 * float(split.values[0].norm(dim=1).max()))

@@ -7,7 +7,7 @@ import pytest
 from kedit.models import ArchitectureError, ModelLoadError, architecture_for, load_model
 from kedit.models.architecture import edit_weight, layer_module
 
-from conftest import TINY
+from tests.tiny import TINY
 
 
 def test_every_tiny_architecture_is_in_the_table():

@@ -12,7 +12,7 @@ from kedit.editing.stats import second_moments, windows
 from kedit.models.architecture import layer_module
 from kedit.models.hooks import record
 
-from conftest import SENTENCES
+from tests.tiny import SENTENCES
 
 
 def _corpus(tmp_path):

@@ -94,7 +94,8 @@ def encode_rows(tok, rows: Sequence[TextRow]) -> EncodedRows:
             pred_pos.append(i - 1)
             pred_tgt.append(ids[i])
     width = max(len(x) for x in ids_list)
-    input_ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0  # padded positions are masked out
+    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for b, ids in enumerate(ids_list):
         input_ids[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)

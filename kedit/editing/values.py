@@ -29,11 +29,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import torch
+from transformers import DynamicCache
 
 from kedit.editing.requests import EditRequest
-from kedit.editing.tokens import EncodedRows, encode_rows, subject_row
+from kedit.editing.tokens import TextRow, encode_rows, subject_row
 from kedit.models.architecture import get_module, head_logits, layer_module
 from kedit.models.hooks import add_at, edit_output, record, replay_below, run_stopping
+from kedit.models.prefix import SplitRows, cache_argument, cache_contents, fits_window, gather_tails, split_rows
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,45 @@ class ValueResult:
 
 @dataclass
 class _Chunk:
-    enc: EncodedRows
+    """One pass worth of rows, cut at the subject's last token (see ``kedit.models.prefix``).
+
+    Everything is per row (B,) or per target token (N,), with positions relative to the tail.
+    """
+
+    split: SplitRows
+    hidden_in: torch.Tensor  # (B, S, d) input of block `layer` on the tail (constant: replayed)
+    subject: torch.Tensor  # (B,) subject's last token, within the tail
+    pred_row: torch.Tensor  # (N,)
+    pred_pos: torch.Tensor  # (N,) within the tail
+    pred_target: torch.Tensor  # (N,)
     group: torch.Tensor  # (B,) group of each row
     weight: torch.Tensor  # (B,) weight of the row's NLL in its group's sum (1 / rows of its fact)
     is_kl: torch.Tensor  # (B,) bool: the group's KL row
-    is_init: torch.Tensor  # (B,) bool: the group's first fact on the bare prompt, where init values are read
-    hidden_in: torch.Tensor | None = None  # (B, T, d) input of block `layer`, filled by the first pass
+
+    def rows(self, keep: torch.Tensor) -> "_Chunk":
+        """The rows where ``keep`` (B,) holds, target entries re-indexed."""
+        idx = keep.nonzero().squeeze(1)
+        p = keep[self.pred_row]
+        split = self.split.rows(idx)
+        return _Chunk(
+            split=split,
+            hidden_in=self.hidden_in[idx, : split.input_ids.shape[1]],
+            subject=self.subject[idx],
+            pred_row=(torch.cumsum(keep.long(), 0) - 1)[self.pred_row[p]],
+            pred_pos=self.pred_pos[p],
+            pred_target=self.pred_target[p],
+            group=self.group[idx],
+            weight=self.weight[idx],
+            is_kl=self.is_kl[idx],
+        )
 
 
 def _build_rows(requests, groups, templates, kl_prompt):
-    """Rows of all groups and, per row, (group, NLL weight, is KL row, is init row)."""
+    """Rows of all groups and, per row, (group, NLL weight, is KL row, is init row).
+
+    A KL row ends at the subject: the KL term is read at the subject's last token, which
+    by causality does not see the rest of the KL prompt.
+    """
     rows, info = [], []
     for g, members in enumerate(groups):
         for n, i in enumerate(members):
@@ -81,54 +112,25 @@ def _build_rows(requests, groups, templates, kl_prompt):
             for k, t in enumerate(templates):
                 rows.append(subject_row(t.format(r.prompt), r.subject, r.target_new))
                 info.append((g, 1.0 / len(templates), False, n == 0 and k == 0))
-        rows.append(subject_row(kl_prompt, requests[members[0]].subject))
+        kl = subject_row(kl_prompt, requests[members[0]].subject)
+        rows.append(TextRow(prefix=kl.prefix[: kl.subject[1]], subject=kl.subject))
         info.append((g, 0.0, True, False))
     return rows, info
 
 
-def _chunks(tok, rows, info, tokens_per_pass: int, device) -> list[_Chunk]:
-    """Rows sorted by length and cut into passes of at most ``tokens_per_pass`` padded tokens."""
-    lengths = [len(tok(r.prefix + r.target)["input_ids"]) for r in rows]
-    order = sorted(range(len(rows)), key=lambda i: lengths[i])
+def _batches(tok, rows, tokens_per_pass: int) -> list[list[int]]:
+    """Row indices sorted by tail length (tokens from the subject's last one on) and cut into
+    passes of at most ``tokens_per_pass`` padded tail tokens, or where the tail grows by more
+    than 2 tokens over the pass's shortest (little padding, still large matrix products)."""
+    tails = [len(tok(r.prefix + r.target)["input_ids"]) - len(tok(r.prefix[: r.subject[1]])["input_ids"]) + 1 for r in rows]
     parts, cur = [], []
-    for i in order:
-        if cur and (len(cur) + 1) * lengths[i] > tokens_per_pass:
+    for i in sorted(range(len(rows)), key=lambda i: tails[i]):
+        if cur and ((len(cur) + 1) * tails[i] > tokens_per_pass or (tails[i] > tails[cur[0]] + 2 and len(cur) >= 32)):
             parts.append(cur)
             cur = []
         cur.append(i)
     parts.append(cur)
-    chunks = []
-    for idx in parts:
-        g, w, kl, first = zip(*(info[i] for i in idx))
-        chunks.append(
-            _Chunk(
-                enc=encode_rows(tok, [rows[i] for i in idx]).to(device),
-                group=torch.tensor(g, dtype=torch.long, device=device),
-                weight=torch.tensor(w, dtype=torch.float32, device=device),
-                is_kl=torch.tensor(kl, dtype=torch.bool, device=device),
-                is_init=torch.tensor(first, dtype=torch.bool, device=device),
-            )
-        )
-    return chunks
-
-
-def _select(chunk: _Chunk, keep: torch.Tensor) -> tuple[EncodedRows, torch.Tensor]:
-    """The chunk's rows where ``keep`` (B,) holds, trimmed to their width, target entries re-indexed."""
-    enc = chunk.enc
-    rows = keep.nonzero().squeeze(1)
-    new_index = torch.cumsum(keep.long(), 0) - 1
-    p = keep[enc.pred_row]
-    width = int(enc.attention_mask[rows].sum(1).max())
-    sub = EncodedRows(
-        input_ids=enc.input_ids[rows, :width],
-        attention_mask=enc.attention_mask[rows, :width],
-        subject_pos=enc.subject_pos[rows],
-        last_pos=enc.last_pos[rows],
-        pred_row=new_index[enc.pred_row[p]],
-        pred_pos=enc.pred_pos[p],
-        pred_target=enc.pred_target[p],
-    )
-    return sub, rows
+    return parts
 
 
 def _next_token_logp(loaded, final_norm, h: torch.Tensor) -> torch.Tensor:
@@ -144,7 +146,8 @@ def optimize_values(
     templates: Sequence[str],
     settings: ValueSettings,
     sites: Sequence[str] | None = None,
-    tokens_per_pass: int = 4096,
+    tokens_per_pass: int = 2048,
+    autocast: torch.dtype | None = None,
 ) -> ValueResult:
     """Optimise one delta per (group, site) at ``layer``.
 
@@ -164,30 +167,52 @@ def optimize_values(
     final_norm = get_module(model, arch.final_norm, arch.model_type)
     G = len(groups)
     rows, info = _build_rows(requests, groups, templates, settings.kl_prompt)
-    chunks = _chunks(loaded.tokenizer, rows, info, tokens_per_pass, device)
 
-    # First pass, no delta: cache each chunk's input to block `layer`, read the initial
-    # site outputs (each group's first fact, bare prompt) and the initial KL distributions.
+    # First pass, no delta, per batch of rows: read the initial site outputs (each group's
+    # first fact, bare prompt) and the initial KL distributions; keep the keys/values of
+    # every position before the subject's last token and the input of block `layer` on
+    # the tail: neither depends on the deltas.
     init: list[torch.Tensor | None] = [None] * len(sites)
     kl_init: torch.Tensor | None = None
+    chunks: list[_Chunk] = []
+    dev = lambda xs, dt: torch.tensor(xs, dtype=dt, device=device)  # noqa: E731
     with torch.no_grad():
-        for c in chunks:
+        for idx in _batches(loaded.tokenizer, rows, tokens_per_pass):
+            enc = encode_rows(loaded.tokenizer, [rows[i] for i in idx]).to(device)
+            group, weight, is_kl, is_init = (dev(x, dt) for x, dt in zip(zip(*(info[i] for i in idx)), (torch.long, torch.float32, torch.bool, torch.bool)))
+            cached = fits_window(model, enc.input_ids.shape[1])
+            cache = DynamicCache()
             reads = {"hidden_in": (blocks[layer], "input"), "h": (loss_block, "output")}
             reads |= {f"site{s}": (m, "output") for s, m in enumerate(site_modules)}
             with record(reads, stop_at=loss_block) as seen:
-                run_stopping(lambda: model(input_ids=c.enc.input_ids, attention_mask=c.enc.attention_mask))
-            c.hidden_in = seen["hidden_in"].detach()
-            at_subject = torch.arange(len(c.group), device=device), c.enc.subject_pos
+                kwargs = {cache_argument(model): cache, "use_cache": True} if cached else {}
+                run_stopping(lambda: model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **kwargs))
+            at_subject = torch.arange(len(idx), device=device), enc.subject_pos
             for s in range(len(sites)):
                 out = seen[f"site{s}"][at_subject].float()
                 if init[s] is None:
                     init[s] = torch.zeros(G, out.shape[-1], device=device)
-                init[s][c.group[c.is_init]] = out[c.is_init]
-            if c.is_kl.any():
-                logp = _next_token_logp(loaded, final_norm, seen["h"][at_subject][c.is_kl])
+                init[s][group[is_init]] = out[is_init]
+            if is_kl.any():
+                logp = _next_token_logp(loaded, final_norm, seen["h"][at_subject][is_kl])
                 if kl_init is None:
                     kl_init = torch.zeros(G, logp.shape[-1], device=device)
-                kl_init[c.group[c.is_kl]] = logp
+                kl_init[group[is_kl]] = logp
+            start = enc.subject_pos if cached else torch.zeros_like(enc.subject_pos)
+            lengths = enc.attention_mask.sum(1)
+            chunks.append(
+                _Chunk(
+                    split=split_rows(enc.input_ids, enc.attention_mask, start, cache_contents(cache) if cached else [], loaded.tokenizer.pad_token_id or 0),
+                    hidden_in=gather_tails(seen["hidden_in"], start, lengths),
+                    subject=enc.subject_pos - start,
+                    pred_row=enc.pred_row,
+                    pred_pos=enc.pred_pos - start[enc.pred_row],
+                    pred_target=enc.pred_target,
+                    group=group,
+                    weight=weight,
+                    is_kl=is_kl,
+                )
+            )
     init_norm = [v.norm(dim=-1) for v in init]  # (G,) each
 
     deltas = [torch.zeros_like(v, requires_grad=True) for v in init]
@@ -201,31 +226,33 @@ def optimize_values(
         opt.zero_grad(set_to_none=False)
         nll = torch.zeros(G, device=device)  # summed over each group's facts
         kl = torch.zeros(G, device=device)
-        for c in chunks:
-            keep = active[c.group]
+        for full in chunks:
+            keep = active[full.group]
             if not keep.any():
                 continue
-            sub, rows = _select(c, keep)
-            row_group = c.group[rows]
-            local = torch.arange(len(rows), device=device)
+            c = full.rows(keep)
+            local = torch.arange(len(c.group), device=device)
             with ExitStack() as stack:
                 for s, m in enumerate(site_modules):
-                    stack.enter_context(edit_output(m, add_at(local, sub.subject_pos, deltas[s][row_group])))
-                stack.enter_context(replay_below(blocks, layer, c.hidden_in[rows, : sub.input_ids.shape[1]]))
+                    stack.enter_context(edit_output(m, add_at(local, c.subject, deltas[s][c.group])))
+                stack.enter_context(replay_below(blocks, layer, c.hidden_in))
                 seen = stack.enter_context(record({"h": (loss_block, "output")}, stop_at=loss_block))
-                run_stopping(lambda: model(input_ids=sub.input_ids, attention_mask=sub.attention_mask))
-            h = seen["h"]
-            logp = _next_token_logp(loaded, final_norm, h[sub.pred_row, sub.pred_pos])
-            tok_logp = logp.gather(1, sub.pred_target[:, None]).squeeze(1)
-            row_nll = -torch.zeros(len(rows), device=device).index_add(0, sub.pred_row, tok_logp)
-            row_nll = row_nll / sub.targets_per_row().clamp(min=1)
-            chunk_nll = torch.zeros(G, device=device).index_add(0, row_group, row_nll * c.weight[rows])
+                kwargs = c.split.forward_kwargs(model)
+                if autocast is not None:
+                    stack.enter_context(torch.autocast(device.type, dtype=autocast))
+                run_stopping(lambda: model(**kwargs))
+            h = seen["h"]  # (B, S, d)
+            # NLL of the target tokens, averaged per row, weighted into the row's group.
+            logp = _next_token_logp(loaded, final_norm, h[c.pred_row, c.pred_pos])
+            tok_logp = logp.gather(1, c.pred_target[:, None]).squeeze(1)
+            n_tok = torch.bincount(c.pred_row, minlength=len(local)).clamp(min=1)
+            row_nll = -torch.zeros(len(local), device=device).index_add(0, c.pred_row, tok_logp) / n_tok
+            chunk_nll = torch.zeros(G, device=device).index_add(0, c.group, row_nll * c.weight)
             chunk_kl = torch.zeros(G, device=device)
-            kr = c.is_kl[rows]
-            if kr.any():
-                logp_kl = _next_token_logp(loaded, final_norm, h[local[kr], sub.subject_pos[kr]])
-                kl_rows = (logp_kl.exp() * (logp_kl - kl_init[row_group[kr]])).sum(-1)
-                chunk_kl = chunk_kl.index_add(0, row_group[kr], kl_rows)
+            if c.is_kl.any():
+                logp_kl = _next_token_logp(loaded, final_norm, h[local[c.is_kl], c.subject[c.is_kl]])
+                kl_rows = (logp_kl.exp() * (logp_kl - kl_init[c.group[c.is_kl]])).sum(-1)
+                chunk_kl = chunk_kl.index_add(0, c.group[c.is_kl], kl_rows)
             (chunk_nll.sum() + settings.kl_factor * chunk_kl.sum()).backward()
             nll += chunk_nll.detach()
             kl += chunk_kl.detach()

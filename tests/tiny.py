@@ -1,0 +1,44 @@
+"""Tiny random models of every supported architecture, and the text their tokenizer is trained on."""
+
+from __future__ import annotations
+
+import torch
+
+SENTENCES = [
+    "Danielle Darrieux's mother tongue is French.",
+    "The name of the father of John Smith is Mark Twain.",
+    "John Smith's birthplace is Tokyo and his employer is Google.",
+    "Michel Rocard was born in Paris, the capital of France.",
+    "Thomas Ong is a citizen of Singapore; his father is Lee Kuan Yew.",
+    "The quick brown fox jumps over the lazy dog because it is a fox.",
+    "Therefore I think you are right about the weather in London.",
+    "Alice Brown's occupation is painter. Bob Jones's occupation is actor.",
+    "The name of the employer of Alice Brown is Microsoft.",
+] * 4
+
+# (model_type, config class name, config kwargs) — every architecture in models/architectures.yaml
+# that kedit claims to support, tiny enough that a test runs in a fraction of a second.
+TINY = {
+    "gpt2": ("GPT2Config", dict(n_embd=32, n_layer=4, n_head=2, n_inner=64, n_positions=128)),
+    "gptj": ("GPTJConfig", dict(n_embd=32, n_layer=4, n_head=2, n_inner=64, rotary_dim=8, n_positions=128)),
+    "llama": ("LlamaConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64)),
+    "qwen2": ("Qwen2Config", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64)),
+    "gemma3_text": (
+        "Gemma3TextConfig",
+        dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64, head_dim=16, sliding_window=64),
+    ),
+}
+
+
+def make_tiny(model_type: str, tokenizer, seed: int = 0, dtype=torch.float32):
+    import transformers
+
+    from kedit.models import prepare
+
+    cls_name, kwargs = TINY[model_type]
+    config = getattr(transformers, cls_name)(
+        vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id, **kwargs
+    )
+    torch.manual_seed(seed)
+    model = transformers.AutoModelForCausalLM.from_config(config).to(dtype)
+    return prepare(model, tokenizer, name=f"tiny-{model_type}", source="random")
