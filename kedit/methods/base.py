@@ -9,6 +9,7 @@ changes the model and returns what :func:`restore` needs to undo it bit for bit.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ class EditContext:
         self.tokens_per_pass = tokens_per_pass
         self.progress = progress
         self._moments: dict[int, SecondMoment] = {}
+        self.stats_seconds = 0.0  # time spent computing (or loading) second moments
         self._templates: dict[int, list[str]] = {}
 
     def templates(self, n_tokens: int) -> list[str]:
@@ -105,7 +107,9 @@ class EditContext:
             if self.stats_settings is None:
                 raise ValueError("this method needs second-moment statistics but no corpus was given")
             s = self.stats_settings
+            t = time.perf_counter()
             self._moments.update(second_moments(self.loaded, s.corpus, missing, s.n_samples, s.max_length, s.batch_size, progress=self.progress))
+            self.stats_seconds += time.perf_counter() - t
         return {layer: self._moments[layer].moment.to(self.loaded.device) for layer in layers}
 
 

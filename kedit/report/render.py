@@ -1,0 +1,86 @@
+"""``report.md``: a table shaped like the paper's Table 1, then per-batch-size detail and provenance.
+
+Table 1 of MEMIT-Merge has one row per method and, per subject setting (dataset),
+columns Efficacy / Paraphrase / Specificity; kedit adds AKD. With several batch sizes
+the table uses the largest; a second table lists every size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+TABLE_METRICS = [("efficacy", "Eff."), ("paraphrase", "Para."), ("specificity", "Spec."), ("akd", "AKD")]
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def _table(summary: list[dict], datasets: list[str], metrics: list[tuple[str, str]]) -> list[str]:
+    by = {(s["dataset"], s["label"]): s for s in summary}
+    labels = list(dict.fromkeys(s["label"] for s in summary))
+    head = ["Method"] + [f"{ds} {short}" for ds in datasets for _, short in metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label in labels:
+        cells = [label]
+        for ds in datasets:
+            s = by.get((ds, label))
+            cells += [_fmt(s["metrics"].get(m)) if s else "–" for m, _ in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_markdown(report: dict, plots: list[str] = ()) -> str:
+    spec = report["spec"]
+    summary = report["summary"]
+    datasets = list(report["datasets"])
+    present = {k for s in summary for k, v in s["metrics"].items() if v is not None}
+    metrics = [(m, short) for m, short in TABLE_METRICS if m in present]
+    largest = {}
+    for s in summary:
+        largest[s["dataset"]] = max(largest.get(s["dataset"], 0), s["batch_size"])
+    top = [s for s in summary if s["batch_size"] == largest[s["dataset"]]]
+    sizes = ", ".join(f"{ds}: {n}" for ds, n in largest.items())
+    out = [
+        f"# kedit report: {spec['name']}",
+        "",
+        spec.get("description") or "",
+        "",
+        f"Model **{report['model']['name']}** ({report['model']['model_type']}, {report['model']['n_layers']} layers, {report['model']['dtype']}). "
+        f"Seeds {report['seeds']}. Batch size ({sizes}). Mean over seeds and batches.",
+        "",
+        *_table(top, datasets, metrics),
+        "",
+    ]
+    if len({s["batch_size"] for s in summary}) > 1:
+        out += ["## Every batch size", "", "| Dataset | Method | Batch | " + " | ".join(short for _, short in metrics) + " | Edit s |", "|" + "---|" * (4 + len(metrics))]
+        for s in sorted(summary, key=lambda s: (s["dataset"], s["label"], s["batch_size"])):
+            out.append(f"| {s['dataset']} | {s['label']} | {s['batch_size']} | " + " | ".join(_fmt(s["metrics"].get(m)) for m, _ in metrics) + f" | {s['edit_s_mean']:.1f} |")
+        out.append("")
+    extra = sorted(present - {m for m, _ in TABLE_METRICS} - {k for k in present if k.startswith("akd_layer_")})
+    if extra:
+        out += ["## Other metrics", "", "| Dataset | Method | Batch | " + " | ".join(extra) + " |", "|" + "---|" * (3 + len(extra))]
+        for s in summary:
+            out.append(f"| {s['dataset']} | {s['label']} | {s['batch_size']} | " + " | ".join(_fmt(s["metrics"].get(m)) for m in extra) + " |")
+        out.append("")
+    for p in plots:
+        out += [f"![{p}]({p})", ""]
+    per_method = defaultdict(list)
+    for m in spec["methods"]:
+        per_method[m["label"]] = m["hparams"]
+    t = report["timings"]
+    out += [
+        "## Provenance",
+        "",
+        f"- spec `{report['spec_file']}`, sha256 `{report['spec_sha256'][:16]}…` (resolved spec in report.json)",
+        f"- kedit {report['kedit']['version']}, commit `{report['kedit']['git_commit'] or 'unknown'}`; created {report['created']}",
+        "- datasets: " + "; ".join(f"{n}: {d['rows']} rows, fingerprint `{d['fingerprint'][:16]}…`" for n, d in report["datasets"].items()),
+        f"- model `{report['model']['source']}`, weights sha256 `{report['model']['fingerprint'][:16]}…`",
+        f"- statistics: {report['statistics']['corpus']}, {report['statistics']['n_samples']} windows of {report['statistics']['max_length']} tokens",
+        "- libraries: " + ", ".join(f"{k} {v}" for k, v in report["environment"]["libraries"].items() if v),
+        f"- machine: {report['environment']['platform']}, {report['environment']['cpu_count']} CPUs",
+        f"- time: total {t['total_s']:.0f} s (data {t.get('data_s', 0):.0f} s, load {t.get('load_s', 0):.0f} s, statistics {t.get('statistics_s', 0):.0f} s)"
+        + (f"; {t['resumed_cells']} cells reused from an interrupted run" if t.get("resumed_cells") else ""),
+        "",
+    ]
+    return "\n".join(out)

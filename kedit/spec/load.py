@@ -1,0 +1,276 @@
+"""Read, merge, validate and resolve edit specs, with errors located by file, JSON pointer and line.
+
+YAML and JSON go through the same YAML parser, which keeps each node's position, so a
+schema error at ``/methods/0/hparams/v_lr`` can be reported as ``spec.yaml:14``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from kedit.spec.model import SECTIONS, MethodRun, Spec
+from kedit.spec.schema import load_schema
+
+
+class SpecError(Exception):
+    """A spec that cannot be read or is invalid; ``problems`` are located messages."""
+
+    def __init__(self, problems: list["Problem"], unreadable: bool = False):
+        self.problems = problems
+        self.unreadable = unreadable
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    pointer: str  # JSON pointer, "" for the document
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.pointer or '/'}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _escape(key) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _lines(node, pointer: str, file: str, out: dict) -> None:
+    """Map every JSON pointer under ``node`` to (file, 1-based line); a mapping entry points at its key."""
+    out[pointer] = (file, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            child = f"{pointer}/{_escape(k.value)}"
+            _lines(v, child, file, out)
+            out[child] = (file, k.start_mark.line + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _lines(v, f"{pointer}/{i}", file, out)
+
+
+def read_document(path: Path) -> tuple[object, dict]:
+    """Parse one YAML/JSON file: (data, pointer -> (file, line)). Raises an unreadable SpecError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError([Problem(str(path), "", None, f"cannot read: {e}")], unreadable=True) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        msg = f"malformed YAML/JSON at line {line}, column {col}: {e.problem or e.context}"
+        raise SpecError([Problem(str(path), "", line, msg)], unreadable=True) from None
+    lines: dict = {}
+    if node is not None:
+        _lines(node, "", str(path), lines)
+    return data, lines
+
+
+def _merge(base, over):
+    """Deep-merge mappings (``over`` wins); anything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def read_spec(path: Path, _seen: tuple = ()) -> tuple[dict, dict]:
+    """A spec file with its ``include`` files merged underneath: (data, pointer -> (file, line))."""
+    path = Path(path)
+    if path.resolve() in _seen:
+        raise SpecError([Problem(str(path), "/include", None, "include cycle: " + " -> ".join(map(str, _seen + (path,))))])
+    data, lines = read_document(path)
+    if not isinstance(data, dict):
+        raise SpecError([Problem(str(path), "", 1, f"a spec must be a mapping, got {type(data).__name__}")])
+    includes = data.get("include") or []
+    includes = [includes] if isinstance(includes, str) else includes
+    merged, merged_lines = {}, {}
+    for inc in includes:
+        if not isinstance(inc, str):
+            continue  # the schema reports it
+        inc_path = path.parent / inc
+        if not inc_path.is_file():
+            raise SpecError([Problem(str(path), "/include", lines.get("/include", (None, None))[1], f"included file {inc_path} does not exist")])
+        sub, sub_lines = read_spec(inc_path, _seen + (path.resolve(),))
+        merged = _merge(merged, sub)
+        merged_lines |= sub_lines
+    merged = _merge(merged, {k: v for k, v in data.items() if k != "include"})
+    return merged, merged_lines | lines
+
+
+def _line(lines: dict, pointer: str, default_file: str) -> tuple[str, int | None]:
+    """The line of ``pointer`` or of its closest ancestor present in the document."""
+    p = pointer
+    while True:
+        if p in lines:
+            return lines[p]
+        if not p:
+            return default_file, None
+        p = p.rsplit("/", 1)[0]
+
+
+def schema_problems(data: dict, lines: dict, file: str) -> list[Problem]:
+    """Schema errors, each at the line of the value (or of the unexpected key) it is about."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    problems = []
+    for err in validator.iter_errors(data):
+        pointer = "".join(f"/{_escape(p)}" for p in err.absolute_path)
+        message = err.message
+        if err.validator in ("oneOf", "anyOf") and err.context:
+            message = "; ".join(sorted({c.message for c in err.context}))
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            for key in sorted(k for k in err.instance if k not in allowed):
+                where, line = _line(lines, f"{pointer}/{_escape(key)}", file)
+                known = ", ".join(sorted(allowed))
+                problems.append(Problem(where, f"{pointer}/{_escape(key)}", line, f"unknown key {key!r}; allowed here: {known}"))
+            continue
+        where, line = _line(lines, pointer, file)
+        problems.append(Problem(where, pointer, line, message))
+    return sorted(problems, key=lambda p: (p.file, p.line or 0, p.pointer))
+
+
+def _defaults(name: str):
+    return load_schema()["properties"][name].get("default")
+
+
+def resolve(data: dict, lines: dict, file: str) -> Spec:
+    """A schema-valid mapping -> :class:`Spec`; semantic errors (method configs, dataset
+    settings, missing files) become located problems."""
+    from kedit.data.config import as_dict, parse_config
+    from kedit.data.errors import ConfigError
+    from kedit.methods import get_method, make_config
+
+    problems: list[Problem] = []
+
+    def problem(pointer: str, message: str):
+        where, line = _line(lines, pointer, file)
+        problems.append(Problem(where, pointer, line, message))
+
+    base = Path(file).parent
+    datasets = {}
+    named = data["datasets"] if "datasets" in data else {"dataset": data["dataset"]}
+    for name, raw in named.items():
+        where = f"/datasets/{_escape(name)}" if "datasets" in data else "/dataset"
+        ds = dict(raw)
+        if "file" in ds:
+            path = (base / ds["file"]).resolve()
+            if not path.exists():
+                problem(f"{where}/file", f"dataset file {path} does not exist")
+        else:
+            try:
+                ds["wikidata"] = as_dict(parse_config(ds["wikidata"]))
+            except ConfigError as e:
+                problem(f"{where}/wikidata", str(e))
+        datasets[name] = ds
+    presets = data.get("hparams") or {}
+    methods = []
+    for i, entry in enumerate(data["methods"]):
+        hp = {**presets.get(entry["name"], {}), **(entry.get("hparams") or {})}
+        try:
+            cfg = make_config(get_method(entry["name"]), hp)
+        except (TypeError, ValueError) as e:
+            problem(f"/methods/{i}/hparams", str(e))
+            continue
+        methods.append(MethodRun(name=entry["name"], label=entry.get("label") or entry["name"], hparams=dataclasses.asdict(cfg)))
+    labels = [m.label for m in methods]
+    for i, label in enumerate(labels):
+        if labels.index(label) != i:
+            problem(f"/methods/{i}", f"two methods share the label {label!r}; give one a 'label'")
+    if problems:
+        raise SpecError(problems)
+    sections = {name: cls(**(data.get(name) or {})) for name, cls in SECTIONS.items()}
+    from kedit.metrics import DEFAULT_METRICS
+
+    return Spec(
+        name=data.get("name") or Path(file).stem,
+        description=data.get("description", ""),
+        datasets=datasets,
+        methods=methods,
+        batch_sizes=data.get("batch_sizes", _defaults("batch_sizes")),
+        batches_per_size=data.get("batches_per_size", _defaults("batches_per_size")),
+        seeds=data.get("seeds", _defaults("seeds")),
+        metrics=data.get("metrics", list(DEFAULT_METRICS)),
+        source=str(file),
+        **sections,
+    )
+
+
+def load_spec(path: Path | str) -> Spec:
+    """Read, merge includes, validate against the schema and resolve; raises :class:`SpecError`."""
+    path = Path(path)
+    data, lines = read_spec(path)
+    problems = schema_problems(data, lines, str(path))
+    if problems:
+        raise SpecError(problems)
+    return resolve(data, lines, str(path))
+
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class Checked:
+    """The outcome of validating one file."""
+
+    file: str
+    problems: list[Problem]
+    unreadable: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "valid": self.valid, "unreadable": self.unreadable, "problems": [p.as_dict() for p in self.problems]}
+
+
+def check_file(path: Path) -> Checked:
+    """Validate one spec file completely (schema, then method configs, datasets and files)."""
+    try:
+        load_spec(path)
+    except SpecError as e:
+        return Checked(str(path), e.problems, e.unreadable)
+    return Checked(str(path), [])
+
+
+def _included_by(files: list[Path]) -> set[Path]:
+    """Files that other files of the set include: fragments, checked through their includers."""
+    out = set()
+    for f in files:
+        try:
+            data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        inc = data.get("include") if isinstance(data, dict) else None
+        for name in [inc] if isinstance(inc, str) else inc if isinstance(inc, list) else []:
+            if isinstance(name, str):
+                out.add((f.parent / name).resolve())
+    return out
+
+
+def check_paths(paths: list[Path]) -> list[Checked]:
+    """Validate files and folders (every .yaml/.yml/.json below, except fragments other specs include)."""
+    results = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            fragments = _included_by(files)
+            results += [check_file(f) for f in files if f.resolve() not in fragments]
+        else:
+            results.append(check_file(path))
+    return results

@@ -1,0 +1,104 @@
+"""The resolved edit spec: dataclasses for its sections, and the spec as a whole.
+
+The JSON Schema validates a spec's shape; :func:`resolve` then turns the validated mapping
+into a :class:`Spec` (defaults filled in), which is what ``kedit run`` executes and what
+the report records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kedit.spec.schema import dataclass_schema
+
+
+def _f(default, help: str, **kw):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+class _Section:
+    @classmethod
+    def schema(cls, **_) -> dict:
+        return dataclass_schema(cls)
+
+
+@dataclass
+class ModelSection(_Section):
+    """The model to edit."""
+
+    name: str = _f("smollm2-135m", "Embedded name (smollm2-135m, gemma3-270m), a .gguf file, a local directory or a Hugging Face id.")
+    dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights' dtype; statistics and solves always run in float32/float64.")
+    device: str = _f("cpu", "torch device, e.g. cpu, cuda, cuda:1.")
+
+    @classmethod
+    def schema(cls, embedded=(), **_) -> dict:
+        out = dataclass_schema(cls)
+        out["properties"]["name"]["examples"] = list(embedded)
+        return out
+
+
+@dataclass
+class StatisticsSection(_Section):
+    """Where the second moments of keys come from (shared by every method of the run)."""
+
+    corpus: str | list[str] = _f(
+        "wikipedia-sample", "'wikipedia-sample' (offline English Wikipedia sample), 'hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]', or text file paths."
+    )
+    n_samples: int = _f(2000, "Windows of max_length tokens to average over.", minimum=1)
+    max_length: int = _f(128, "Tokens per window.", minimum=8)
+    batch_size: int = _f(8, "Windows per forward pass.", minimum=1)
+
+
+@dataclass
+class RuntimeSection(_Section):
+    """How to compute, not what: nothing here changes results beyond float rounding."""
+
+    tokens_per_pass: int = _f(2048, "Padded tokens per forward/backward pass of value optimisation (memory vs speed).", minimum=16)
+    progress: bool = _f(True, "Show progress bars.")
+
+
+@dataclass
+class ReportSection(_Section):
+    """Where and what to write."""
+
+    out: str = _f("reports", "Directory under which the report directory is created (relative to the working directory).")
+    formats: list[Literal["json", "md", "png"]] = _f(["json", "md", "png"], "Files to write: report.json, report.md, plots.")
+
+
+SECTIONS = {"model": ModelSection, "statistics": StatisticsSection, "runtime": RuntimeSection, "report": ReportSection}
+
+
+@dataclass
+class MethodRun:
+    name: str
+    label: str
+    hparams: dict  # resolved: method defaults + spec preset + entry
+
+
+@dataclass
+class Spec:
+    """A validated spec with every default filled in."""
+
+    name: str
+    description: str
+    datasets: dict[str, dict]  # name -> {"wikidata": {...}} | {"file": path, "limit"?: n}
+    model: ModelSection
+    statistics: StatisticsSection
+    runtime: RuntimeSection
+    report: ReportSection
+    methods: list[MethodRun]
+    batch_sizes: list[int | str]
+    batches_per_size: int
+    seeds: list[int]
+    metrics: list[str]
+    source: str  # the spec file
+
+    def resolved(self) -> dict:
+        """The spec as data, defaults included (what the report records and hashes)."""
+        out = dataclasses.asdict(self)
+        out.pop("source")
+        return out

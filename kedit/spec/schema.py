@@ -1,0 +1,168 @@
+"""The edit-spec JSON Schema, generated from the dataclasses that consume the spec.
+
+One source of truth: every method's hyper-parameters and the ``dataset.wikidata`` section
+are dataclasses with help text; :func:`build_schema` turns them into JSON Schema
+(draft 2020-12). ``schemas/edit-spec.schema.json`` is this function's output, written by
+``kedit schema --write`` and checked by the tests, so the file cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from functools import cache
+from importlib.resources import files
+
+SCHEMA_VERSION = "1.0.0"
+SCHEMA_ID = f"https://kedit.dev/schemas/edit-spec/{SCHEMA_VERSION}/edit-spec.schema.json"
+REPORT_SCHEMA_FILE = "report.schema.json"
+SPEC_SCHEMA_FILE = "edit-spec.schema.json"
+
+# metadata keys of a dataclass field that are JSON Schema keywords
+_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "enum")
+
+
+def type_schema(tp) -> dict:
+    """JSON Schema of a Python annotation (the forms the configs use)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [type_schema(a) for a in args]}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin in (list, tuple):
+        return {"type": "array", "items": type_schema(args[0])}
+    if dataclasses.is_dataclass(tp):
+        return dataclass_schema(tp)
+    simple = {int: "integer", float: "number", str: "string", bool: "boolean", type(None): "null"}
+    if tp in simple:
+        return {"type": simple[tp]}
+    raise TypeError(f"no JSON Schema for annotation {tp!r}")
+
+
+def _default(f: dataclasses.Field):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return dataclasses.MISSING
+
+
+def dataclass_schema(cls, description: str | None = None) -> dict:
+    """An object schema: one property per field with its help as description and its default."""
+    hints = typing.get_type_hints(cls)
+    props = {}
+    for f in dataclasses.fields(cls):
+        prop = type_schema(hints[f.name])
+        if f.metadata.get("help"):
+            prop = {"description": f.metadata["help"], **prop}
+        for key in _KEYWORDS:
+            if key in f.metadata:
+                prop[key] = f.metadata[key]
+        default = _default(f)
+        if default is not dataclasses.MISSING:
+            prop["default"] = default
+        props[f.name] = prop
+    out = {"type": "object", "additionalProperties": False, "properties": props}
+    doc = description or (cls.__doc__ or "").strip().split("\n\n")[0]
+    return {"description": " ".join(doc.split()), **out} if doc and not doc.startswith(cls.__name__ + "(") else out
+
+
+def build_schema() -> dict:
+    """The whole edit-spec schema."""
+    from kedit.data.config import WikidataConfig
+    from kedit.methods import METHODS
+    from kedit.metrics import METRICS
+    from kedit.models import EMBEDDED
+    from kedit.spec.model import SECTIONS
+
+    names = sorted(METHODS)
+    method_defs = {n: dataclass_schema(METHODS[n].config, METHODS[n].summary) for n in names}
+    method_item = {
+        "type": "object",
+        "description": "One method to run, with hyper-parameters (defaults: the method's config, then the spec's `hparams` for that method).",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"enum": names, "description": "Registered method name."},
+            "label": {"type": "string", "description": "Row name in the report (default: the method name)."},
+            "hparams": {"type": "object", "description": "Hyper-parameters of the method (see $defs/hparams)."},
+        },
+        "allOf": [
+            {"if": {"properties": {"name": {"const": n}}}, "then": {"properties": {"hparams": {"$ref": f"#/$defs/hparams/{n}"}}}}
+            for n in names
+        ],
+    }
+    dataset = {
+        "type": "object",
+        "description": "Where the edits come from: built from Wikidata, or read from a local file.",
+        "additionalProperties": False,
+        "properties": {
+            "wikidata": {"$ref": "#/$defs/wikidata"},
+            "file": {"type": "string", "description": "Local JSONL / parquet / `datasets` directory / `kedit data build` directory (relative to the spec)."},
+            "limit": {"type": "integer", "minimum": 1, "description": "Use only the first N rows."},
+        },
+        "oneOf": [{"required": ["wikidata"]}, {"required": ["file"]}],
+    }
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "kedit edit spec",
+        "description": f"A declarative knowledge-editing experiment (schema version {SCHEMA_VERSION}).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["methods"],
+        "oneOf": [{"required": ["dataset"]}, {"required": ["datasets"]}],
+        "properties": {
+            "version": {"const": 1, "description": "Spec format version.", "default": 1},
+            "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$", "description": "Name of the experiment; the report directory starts with it."},
+            "description": {"type": "string", "description": "Free text, copied into the report."},
+            "include": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                "description": "Spec file(s), relative to this one, merged underneath this spec (mappings merge key by key; this file wins).",
+            },
+            "dataset": {"$ref": "#/$defs/dataset"},
+            "datasets": {
+                "type": "object",
+                "description": "Several named datasets (e.g. same-subject and distinct-subject); every method runs on each. Use instead of `dataset`.",
+                "minProperties": 1,
+                "propertyNames": {"pattern": "^[A-Za-z0-9_.-]+$"},
+                "additionalProperties": {"$ref": "#/$defs/dataset"},
+            },
+            "model": SECTIONS["model"].schema(embedded=sorted(EMBEDDED)),
+            "statistics": SECTIONS["statistics"].schema(),
+            "runtime": SECTIONS["runtime"].schema(),
+            "hparams": {
+                "type": "object",
+                "description": "Per-method default hyper-parameters (a preset), under each method entry's own.",
+                "additionalProperties": False,
+                "properties": {n: {"$ref": f"#/$defs/hparams/{n}"} for n in names},
+            },
+            "methods": {"type": "array", "minItems": 1, "items": method_item, "description": "Methods to compare."},
+            "batch_sizes": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "all"}]},
+                "default": ["all"],
+                "description": "Edits per batch; 'all' = every row of the dataset in one batch.",
+            },
+            "batches_per_size": {"type": "integer", "minimum": 1, "default": 1, "description": "Disjoint batches drawn (seeded) per batch size; metrics are averaged over them."},
+            "seeds": {"type": "array", "minItems": 1, "items": {"type": "integer"}, "default": [0], "description": "Seeds: each draws its own batches and context templates."},
+            "metrics": {"type": "array", "minItems": 1, "items": {"enum": sorted(METRICS)}, "description": "Metrics to compute."},
+            "report": SECTIONS["report"].schema(),
+        },
+        "$defs": {"dataset": dataset, "hparams": method_defs, "wikidata": dataclass_schema(WikidataConfig, "Build the edits from Wikidata through SPARQL.")},
+    }
+    return schema
+
+
+@cache
+def load_schema(name: str = SPEC_SCHEMA_FILE) -> dict:
+    """A schema shipped with kedit (``schemas/`` in the repository; ``kedit/schemas`` links to it)."""
+    return json.loads(files("kedit").joinpath("schemas", name).read_text(encoding="utf-8"))
+
+
+def schema_text(schema: dict) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,60 @@
+"""A tiny model on disk, a small dataset and corpus, and a spec that runs in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.tiny import SENTENCES, make_tiny
+
+ROWS = [
+    dict(subject="John Smith", prompt="{}'s birthplace is", target_new="Tokyo",
+         paraphrase_prompts=["The name of the birthplace of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Thomas Ong's birthplace is", "target": "Singapore"}]),
+    dict(subject="John Smith", prompt="{}'s employer is", target_new="Google",
+         paraphrase_prompts=["The name of the employer of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Alice Brown's employer is", "target": "Microsoft"}]),
+    dict(subject="John Smith", prompt="{}'s mother tongue is", target_new="French",
+         paraphrase_prompts=["The name of the mother tongue of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Michel Rocard's mother tongue is", "target": "French"}]),
+    dict(subject="John Smith", prompt="{}'s occupation is", target_new="painter",
+         paraphrase_prompts=["The name of the occupation of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Bob Jones's occupation is", "target": "actor"}]),
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tokenizer):
+    path = tmp_path_factory.mktemp("tiny-llama")
+    loaded = make_tiny("llama", tokenizer)
+    loaded.model.save_pretrained(path)
+    loaded.tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path, tiny_model_dir, monkeypatch):
+    """A spec directory with data.jsonl, corpus.txt and spec.yaml; returns the spec path."""
+    monkeypatch.setenv("KEDIT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    (tmp_path / "corpus.txt").write_text("\n\n".join(SENTENCES * 3))
+    spec = {
+        "name": "tiny",
+        "dataset": {"file": "data.jsonl"},
+        "model": {"name": str(tiny_model_dir)},
+        "statistics": {"corpus": [str(tmp_path / "corpus.txt")], "n_samples": 16, "max_length": 16},
+        "runtime": {"progress": False},
+        "hparams": {
+            "MEMIT": {"layers": [1, 2], "v_num_grad_steps": 4, "context_tokens": 2, "mom2_update_weight": 10.0},
+            "MEMIT-Merge": {"layers": [1, 2], "v_num_grad_steps": 4, "context_tokens": 2, "mom2_update_weight": 10.0},
+        },
+        "methods": [{"name": "MEMIT"}, {"name": "MEMIT-Merge"}],
+        "batch_sizes": [2, 4],
+        "metrics": ["efficacy", "paraphrase", "specificity", "akd"],
+        "report": {"out": str(tmp_path / "reports")},
+    }
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path

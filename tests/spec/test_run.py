@@ -1,0 +1,93 @@
+"""``kedit run`` end to end on a tiny model: report files, provenance, resume, re-render, diff."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jsonschema
+import yaml
+from click.testing import CliRunner
+
+from kedit.cli import main
+from kedit.spec.schema import REPORT_SCHEMA_FILE, load_schema
+
+
+def _run(args):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_run_writes_a_versioned_report_with_provenance(project):
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    (where,) = (project.parent / "reports").iterdir()
+    assert where.name.startswith("tiny-")
+    report = json.loads((where / "report.json").read_text())
+    jsonschema.validate(report, load_schema(REPORT_SCHEMA_FILE))
+    assert len(report["cells"]) == 2 * (1 + 1)  # methods x batch sizes (one batch each)
+    assert {c["batch_size"] for c in report["cells"]} == {2, 4}
+    assert report["datasets"]["dataset"]["rows"] == 4
+    assert report["model"]["fingerprint"] and report["environment"]["libraries"]["torch"]
+    assert report["spec"]["methods"][0]["hparams"]["v_lr"] == 0.5  # defaults are resolved
+    md = (where / "report.md").read_text()
+    assert "| MEMIT |" in md and "| MEMIT-Merge |" in md and "Provenance" in md
+    assert (where / "efficacy_vs_batch_size.png").stat().st_size > 1000
+    assert (where / "akd_vs_efficacy.png").exists()
+    # Same-subject rows: every key is the same, so AKD is 0 and all pairs collide.
+    for c in report["cells"]:
+        assert c["metrics"]["akd"] < 1e-4
+        assert c["metrics"]["akd_collisions"] == c["batch_size"] * (c["batch_size"] - 1) // 2
+
+
+def test_a_changed_spec_gets_a_new_report_and_reuses_no_cell(project):
+    assert _run(["run", str(project)]).exit_code == 0
+    spec = yaml.safe_load(project.read_text())
+    spec["hparams"]["MEMIT"]["v_lr"] = 0.4
+    project.write_text(yaml.safe_dump(spec))
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0 and "resuming" not in res.output
+    assert len(list((project.parent / "reports").iterdir())) == 2
+
+
+def test_report_rerenders_and_diff_compares(project):
+    assert _run(["run", str(project)]).exit_code == 0
+    (where,) = (project.parent / "reports").iterdir()
+    (where / "report.md").unlink()
+    assert _run(["report", str(where)]).exit_code == 0
+    assert (where / "report.md").exists()
+    res = _run(["diff", str(where), str(where)])
+    assert res.exit_code == 0 and "0 regression(s)" in res.output
+    worse = json.loads((where / "report.json").read_text())
+    worse["cells"][0]["metrics"]["efficacy"] -= 0.5
+    other = project.parent / "worse.json"
+    other.write_text(json.dumps(worse))
+    res = CliRunner().invoke(main, ["diff", str(where), str(other), "--fail-on-regression"])
+    assert res.exit_code == 1 and "worse" in res.output
+
+
+def test_an_interrupted_run_resumes_without_recomputing_finished_cells(project):
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "kedit.cli", "run", str(project)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    reports = project.parent / "reports"
+    deadline = time.time() + 300
+    first = []
+    while time.time() < deadline and not first:
+        first = list(reports.glob("*/cells/*.json"))
+        time.sleep(0.05)
+    assert first, "no cell finished in time"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {p.name: p.stat().st_mtime_ns for p in reports.glob("*/cells/*.json")}
+    assert 1 <= len(finished) < 4
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    assert f"{len(finished)} of 4 cells already finished" in res.output
+    after = {p.name: p.stat().st_mtime_ns for p in reports.glob("*/cells/*.json")}
+    assert len(after) == 4
+    assert all(after[name] == mtime for name, mtime in finished.items()), "a finished cell was recomputed"
+    (where,) = reports.iterdir()
+    assert json.loads((where / "report.json").read_text())["timings"]["resumed_cells"] == len(finished)
