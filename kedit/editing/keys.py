@@ -33,7 +33,8 @@ def subject_states(
     """
     model, arch = loaded.model, loaded.arch
     modules = {name: (layer_module(model, arch, tmpl, layer), what) for name, (tmpl, layer, what) in reads.items()}
-    deepest = modules[max(reads, key=lambda n: reads[n][1])][0]
+    # stop once the block of the deepest layer read is done (its submodules finish before it)
+    deepest = layer_module(model, arch, arch.block, max(layer for _, layer, _ in reads.values()))
     # A template holds "{}" for the prompt, the prompt holds "{}" for the subject.
     rows = [subject_row(t.format(r.prompt), r.subject) for r in requests for t in templates]
     out: dict[str, list[torch.Tensor]] = {name: [] for name in reads}

@@ -151,11 +151,11 @@ def optimize_values(
 ) -> ValueResult:
     """Optimise one delta per (group, site) at ``layer``.
 
-    sites: module path templates whose outputs get the delta (default: the MLP output projection)
+    sites: module path templates whose outputs get the delta (default: the block, i.e. the residual stream)
     returns: per site, (G, d_site) values, initial values and deltas
     """
     model, arch, device = loaded.model, loaded.arch, loaded.device
-    sites = list(sites or [arch.mlp_out])
+    sites = list(sites or [arch.block])
     clamps = settings.clamp_norm_factor
     clamps = list(clamps) if isinstance(clamps, (tuple, list)) else [clamps] * len(sites)
     loss_layer = loaded.n_layers - 1 if settings.loss_layer is None else settings.loss_layer

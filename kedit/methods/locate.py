@@ -1,11 +1,13 @@
 """The locate-and-edit procedure MEMIT, MEMIT-Merge, PMET and AlphaEdit share.
 
 1. group the requests (``group_by``) and optimise one target value per group at the
-   last edited layer ``L`` (:func:`kedit.editing.values.optimize_values`);
+   last edited layer ``L`` (:func:`kedit.editing.values.optimize_values`); MEMIT's value
+   lives in the residual stream (the output of block ``L``);
 2. for each edited layer ``l`` in ascending order, with the updates of lower layers
-   already in place: read the keys at ``l`` and the current output at ``L``, take the
-   residual ``value - current``, give layer ``l`` its share of it (``spread``), solve
-   for the layer's update (``solve``) and add it;
+   already in place: read the keys at ``l`` and the current value at ``L``, take the
+   residual ``value - current``, give layer ``l`` its share of it (``spread``), turn that
+   into a change of layer ``l``'s MLP output (:func:`mlp_change`), solve for the layer's
+   update (``solve``) and add it;
 3. restore the model and return the updates.
 
 A method supplies its config (a :class:`LocateEditConfig` subclass), a ``solve`` and, if
@@ -24,6 +26,7 @@ from kedit.editing.keys import subject_states
 from kedit.editing.requests import EditRequest, group_indices
 from kedit.editing.values import ValueSettings, optimize_values
 from kedit.methods.base import Edit, EditContext, add_update, help_field, weights_restored
+from kedit.models.architecture import layer_module, norm_gain
 
 GROUP_BY = ("none", "subject")
 
@@ -74,6 +77,27 @@ def memit_spread(i: int, n_layers: int) -> float:
     return 1.0 / (n_layers - i)
 
 
+def mlp_change(loaded, layer: int, mlp_out: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+    """The change of layer ``layer``'s MLP output (n, d) that moves the residual stream by ``wanted`` (n, d).
+
+    Where the MLP output is added as is, that is ``wanted`` itself. In post-norm blocks
+    (Gemma) the output passes an RMS norm ``f(y) = y / rms(y) * g`` first; ``f`` is
+    inverted up to its scale invariance: the new output points along ``(f(y) + wanted) / g``
+    and keeps the current output's RMS, so the norm's output moves as close to the wanted
+    change as its fixed RMS allows.
+    """
+    arch = loaded.arch
+    if arch.post_mlp_norm is None:
+        return wanted
+    norm = layer_module(loaded.model, arch, arch.post_mlp_norm, layer)
+    with torch.no_grad():
+        y = mlp_out.to(next(norm.parameters()).dtype)
+        gain = norm_gain(norm, y.shape[-1], y)
+        direction = (norm(y).float() + wanted) / gain
+        rms = lambda x: x.pow(2).mean(-1, keepdim=True).sqrt()  # noqa: E731
+        return direction * (rms(mlp_out) / rms(direction)) - mlp_out
+
+
 Solve = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor]  # (layer, keys (n, d_in), residuals (n, d_out)) -> (d_out, d_in)
 
 
@@ -85,12 +109,13 @@ def locate_and_edit(
     spread: Callable[[int, int], float] = memit_spread,
     sites: list[str] | None = None,
 ) -> Edit:
-    """Run steps 1-3 above; ``sites[-1]`` must be the MLP output projection (its value drives the update)."""
+    """Run steps 1-3 above. ``sites``: path templates where value deltas are added (default: the
+    block output, MEMIT's residual stream); the last one's value drives the update."""
     loaded = ctx.loaded
     arch = loaded.arch
     if cfg.layers[-1] >= loaded.n_layers:
         raise ValueError(f"layer {cfg.layers[-1]} is outside the model ({loaded.n_layers} layers)")
-    sites = sites or [arch.mlp_out]
+    sites = sites or [arch.block]
     templates = ctx.templates(cfg.context_tokens)
     groups = group_indices(requests, None if cfg.group_by == "none" else cfg.group_by)
     group_of = torch.empty(len(requests), dtype=torch.long)
@@ -105,11 +130,12 @@ def locate_and_edit(
     residual_norms = []
     with weights_restored(loaded, paths):
         for i, layer in enumerate(cfg.layers):
-            reads = {"k": (arch.mlp_out, layer, "input"), "z": (arch.mlp_out, last, "output")}
+            reads = {"k": (arch.mlp_out, layer, "input"), "z": (sites[-1], last, "output"), "y": (arch.mlp_out, layer, "output")}
             states = subject_states(loaded, requests, templates, reads)
             keys = states["k"].mean(dim=1)  # (n, d_in)
-            residual = (target - states["z"][:, 0]) * spread(i, len(cfg.layers))  # (n, d_out), bare prompt
-            residual_norms.append(float(residual.norm(dim=1).mean()))
+            share = (target - states["z"][:, 0]) * spread(i, len(cfg.layers))  # (n, d), bare prompt
+            residual = mlp_change(loaded, layer, states["y"][:, 0], share) if sites[-1] == arch.block else share
+            residual_norms.append(float(share.norm(dim=1).mean()))
             update = solve(layer, keys, residual).float()
             add_update(loaded, paths[i], update)
             updates[paths[i]] = update

@@ -31,6 +31,12 @@ class Architecture:
     final_norm: str
     head: str
     conv1d: bool  # GPT-2 Conv1D: weight stored (in, out), not nn.Linear's (out, in)
+    post_mlp_norm: str | None = None  # norm between MLP output and residual (post-norm blocks)
+
+    @property
+    def block(self) -> str:
+        """Path template of a whole decoder block; its output is the residual stream."""
+        return self.layers + ".{}"
 
 
 @cache
@@ -80,6 +86,11 @@ def edit_weight(model: nn.Module, arch: Architecture, layer: int) -> torch.nn.Pa
 def as_out_in(update: torch.Tensor, arch: Architecture) -> torch.Tensor:
     """Lay an ``(d_out, d_in)`` update out the way the edited weight is stored."""
     return update.T if arch.conv1d else update
+
+
+def norm_gain(norm: nn.Module, d: int, like: torch.Tensor) -> torch.Tensor:
+    """The per-feature gain ``g`` of an RMS norm ``f(x) = x / rms(x) * g``: ``f(ones)`` (rms(ones) = 1)."""
+    return norm(torch.ones(1, d, dtype=like.dtype, device=like.device))[0].float()
 
 
 def head_logits(model: nn.Module, arch: Architecture, hidden: torch.Tensor) -> torch.Tensor:
