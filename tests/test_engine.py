@@ -30,6 +30,21 @@ def ctx_for(loaded, corpus):
 
 
 TINY_HP = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3, mom2_update_weight=10.0)
+_VALUES = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3)
+# every registered method, with settings that make it run in a fraction of a second on a tiny model
+METHOD_HP = {
+    "MEMIT": TINY_HP,
+    "MEMIT-Merge": TINY_HP,
+    "PMET": _VALUES | {"mom2_update_weight": 10.0},
+    "AlphaEdit": _VALUES | {"L2": 1.0, "nullspace_threshold": 1e-2},
+    "FT-L": dict(layers=[2], num_steps=5, lr=1e-3, norm_constraint=1e-4),
+}
+
+
+def test_every_registered_method_is_tested():
+    from kedit.methods import METHODS
+
+    assert set(METHODS) == set(METHOD_HP)
 
 
 def test_keys_have_one_row_per_request_and_the_projection_input_width(tiny, raw_requests):
@@ -80,14 +95,17 @@ def test_merged_groups_share_one_value_and_sum_their_losses(tiny, raw_requests):
     assert res.values[0].shape[0] == 3
 
 
-@pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge"])
+@pytest.mark.parametrize("method", sorted(METHOD_HP))
 def test_compute_leaves_the_model_unchanged_and_restore_is_bit_exact(tiny, raw_requests, corpus, method):
+    """Computing an edit changes nothing; applying it touches only the MLP output
+    projections of the edited layers (never attention, not even for PMET); restoring is bit-exact."""
     reqs = make_requests(raw_requests)
     ctx = ctx_for(tiny, corpus)
+    hp = METHOD_HP[method]
     before = weights_fingerprint(tiny.model)
-    edit = get_method(method).compute(ctx, reqs, make_config(get_method(method), TINY_HP))
+    edit = get_method(method).compute(ctx, reqs, make_config(get_method(method), hp))
     assert weights_fingerprint(tiny.model) == before
-    assert set(edit.updates) == {tiny.arch.mlp_out.format(layer) for layer in TINY_HP["layers"]}
+    assert set(edit.updates) == {tiny.arch.mlp_out.format(layer) for layer in hp["layers"]}
     originals = apply_edit(tiny, edit)
     changed = {name for name, p in tiny.model.named_parameters() if weights_fingerprint_one(p) != weights_fingerprint_one(originals.get(name.removesuffix(".weight"), p))}
     assert changed == {path + ".weight" for path in edit.updates}
@@ -183,3 +201,45 @@ def test_values_are_the_same_when_the_window_forbids_a_cached_prefix(tokenizer, 
     monkeypatch.setattr(values_mod, "fits_window", lambda model, width: False)
     whole = optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())
     torch.testing.assert_close(whole.values[0], split.values[0], rtol=0, atol=1e-4 * float(split.values[0].norm(dim=1).max()))
+
+
+def test_ft_l_respects_its_l_infinity_bound(tiny, raw_requests):
+    reqs = make_requests(raw_requests)
+    hp = METHOD_HP["FT-L"] | {"lr": 1e-2, "norm_constraint": 3e-4}
+    edit = get_method("FT-L").compute(ctx_for(tiny, None), reqs, make_config(get_method("FT-L"), hp))
+    (update,) = edit.updates.values()
+    assert float(update.abs().max()) <= 3e-4 + 1e-7
+    assert float(update.abs().max()) > 1e-4, "the bound should be reached with this learning rate"
+
+
+def test_alphaedit_leaves_preserved_keys_outputs_unchanged(tiny, raw_requests, corpus):
+    """Keys of the statistics corpus span the preserved space: the update maps them to ~0
+    (relative to what it does to the edited keys). Two windows of 16 tokens leave most of
+    the 64 key dimensions free."""
+    from kedit.editing.stats import windows
+
+    reqs = make_requests(raw_requests)
+    ctx = EditContext(tiny, StatsSettings(corpus=corpus, n_samples=2, max_length=16), progress=False)
+    moments = ctx.second_moments([2])
+    threshold = float(torch.linalg.eigvalsh(moments[2].double()).max()) * 1e-6
+    hp = METHOD_HP["AlphaEdit"] | {"layers": [2], "nullspace_threshold": threshold}
+    edit = get_method("AlphaEdit").compute(ctx, reqs, make_config(get_method("AlphaEdit"), hp))
+    (update,) = edit.updates.values()  # (d_out, d_in)
+    ids = torch.tensor([w for w in windows(tiny.tokenizer, corpus, 16)][:2])
+    with record({"k": (layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 2), "input")}) as seen:
+        tiny.model(input_ids=ids)
+    preserved = seen["k"].reshape(-1, update.shape[1]).double()
+    edited = compute_keys(tiny, reqs, 2, ctx.templates(hp["context_tokens"])).double()
+    on_preserved = (preserved @ update.double().T).norm(dim=1).max()
+    on_edited = (edited @ update.double().T).norm(dim=1).mean()
+    assert on_edited > 0 and on_preserved < 1e-3 * on_edited
+
+
+def test_pmet_optimises_attention_and_mlp_deltas_but_values_the_mlp(tiny, raw_requests):
+    cfg = make_config(get_method("PMET"), METHOD_HP["PMET"])
+    reqs = make_requests(raw_requests)
+    sites = [tiny.arch.attn_out, tiny.arch.mlp_out]
+    res = optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings(), sites=sites)
+    assert len(res.values) == 2 and all(d.abs().sum() > 0 for d in res.deltas)
+    for delta, init in zip(res.deltas, res.init):  # each clamped relative to its own initial value
+        assert (delta.norm(dim=1) <= cfg.clamp_norm_factor * init.norm(dim=1) + 1e-4).all()

@@ -1,0 +1,44 @@
+"""PMET (Li et al., AAAI 2024): precise model editing with attention and MLP deltas.
+
+What differs from MEMIT, all in the arguments PMET gives the shared procedure:
+
+- two deltas are optimised jointly at the last edited layer's subject token, one added
+  to the attention output projection and one to the MLP output projection, each clamped
+  relative to its own initial value (``clamp_norm_factor``);
+- only the MLP value is used: the residual is taken against the MLP output of the last
+  layer (not the residual stream), and attention weights never change;
+- each layer takes ``residual / sqrt(layers left)`` instead of MEMIT's ``/ layers left``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from kedit.editing.solve import memit_update
+from kedit.methods.base import EditContext, help_field, register
+from kedit.methods.locate import LocateEditConfig, locate_and_edit
+
+
+@dataclass
+class PMETConfig(LocateEditConfig):
+    mom2_update_weight: float = help_field(15000.0, "λ: weight of the preserved-key second moment C in (λC + KKᵀ).", minimum=0)
+
+
+def pmet_spread(i: int, n_layers: int) -> float:
+    """PMET's share of the residual for the ``i``-th of ``n_layers`` edited layers: 1 / sqrt(layers left)."""
+    return 1.0 / math.sqrt(n_layers - i)
+
+
+@register("PMET", PMETConfig, "MEMIT with attention and MLP deltas optimised jointly; only the MLP is written.")
+def compute_pmet(ctx: EditContext, requests, cfg: PMETConfig):
+    arch = ctx.loaded.arch
+    moments = ctx.second_moments(cfg.layers)
+    return locate_and_edit(
+        ctx,
+        requests,
+        cfg,
+        solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight),
+        spread=pmet_spread,
+        sites=[arch.attn_out, arch.mlp_out],
+    )
