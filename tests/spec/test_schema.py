@@ -1,0 +1,42 @@
+"""The committed JSON Schema is exactly what the configs generate, and it is installed with kedit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import jsonschema
+
+from kedit.methods import METHODS
+from kedit.spec.schema import SPEC_SCHEMA_FILE, build_schema, load_schema, schema_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_committed_schema_is_generated_from_the_configs():
+    committed = (ROOT / "schemas" / SPEC_SCHEMA_FILE).read_text()
+    assert committed == schema_text(build_schema()), "run `kedit schema --write` and commit schemas/"
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema_with_a_versioned_id():
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert "/edit-spec/" in schema["$id"] and schema["$schema"].endswith("2020-12/schema")
+
+
+def test_every_method_field_has_help_and_a_default_in_the_schema():
+    schema = load_schema()
+    for name, method in METHODS.items():
+        props = schema["$defs"]["hparams"][name]["properties"]
+        assert set(props) == {f.name for f in dataclasses.fields(method.config)}
+        for field, prop in props.items():
+            assert prop.get("description"), f"{name}.{field} has no help"
+            assert "default" in prop, f"{name}.{field} has no default"
+
+
+def test_an_installed_kedit_finds_its_schemas():
+    """kedit/schemas links to the top-level schemas/ folder; the wheel must carry the files."""
+    from importlib.resources import files
+
+    assert json.loads(files("kedit").joinpath("schemas", SPEC_SCHEMA_FILE).read_text())["$id"] == load_schema()["$id"]
