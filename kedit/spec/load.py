@@ -7,6 +7,7 @@ schema error at ``/methods/0/hparams/v_lr`` can be reported as ``spec.yaml:14``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,7 +176,10 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
             try:
                 ds["wikidata"] = as_dict(parse_config(ds["wikidata"]))
             except ConfigError as e:
-                problem(f"{where}/wikidata", str(e))
+                # the builder names the key as dataset.wikidata.a.b[1]: point at that line
+                key = re.match(r"dataset\.wikidata((?:\.\w+|\[\d+\])*)", str(e))
+                sub = re.sub(r"\[(\d+)\]", r"/\1", key.group(1)).replace(".", "/") if key else ""
+                problem(f"{where}/wikidata{sub}", str(e))
         datasets[name] = ds
     presets = data.get("hparams") or {}
     methods = []
@@ -248,28 +252,30 @@ def check_file(path: Path) -> Checked:
     return Checked(str(path), [])
 
 
-def _included_by(files: list[Path]) -> set[Path]:
-    """Files that other files of the set include: fragments, checked through their includers."""
-    out = set()
+def _fragments(files: list[Path]) -> set[Path]:
+    """Files other files include that are not specs on their own (no ``methods``): presets,
+    checked through the specs that include them."""
+    data, included = {}, set()
     for f in files:
         try:
-            data = yaml.safe_load(f.read_text(encoding="utf-8"))
+            data[f.resolve()] = yaml.safe_load(f.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
-        inc = data.get("include") if isinstance(data, dict) else None
+        doc = data[f.resolve()]
+        inc = doc.get("include") if isinstance(doc, dict) else None
         for name in [inc] if isinstance(inc, str) else inc if isinstance(inc, list) else []:
             if isinstance(name, str):
-                out.add((f.parent / name).resolve())
-    return out
+                included.add((f.parent / name).resolve())
+    return {p for p in included if not (isinstance(data.get(p), dict) and "methods" in data[p])}
 
 
 def check_paths(paths: list[Path]) -> list[Checked]:
-    """Validate files and folders (every .yaml/.yml/.json below, except fragments other specs include)."""
+    """Validate files and folders (every .yaml/.yml/.json below, except presets other specs include)."""
     results = []
     for path in paths:
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
-            fragments = _included_by(files)
+            fragments = _fragments(files)
             results += [check_file(f) for f in files if f.resolve() not in fragments]
         else:
             results.append(check_file(path))

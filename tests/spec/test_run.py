@@ -91,3 +91,53 @@ def test_an_interrupted_run_resumes_without_recomputing_finished_cells(project):
     assert all(after[name] == mtime for name, mtime in finished.items()), "a finished cell was recomputed"
     (where,) = reports.iterdir()
     assert json.loads((where / "report.json").read_text())["timings"]["resumed_cells"] == len(finished)
+
+
+def _edit_spec(project, **changes):
+    spec = yaml.safe_load(project.read_text())
+    spec.update(changes)
+    project.write_text(yaml.safe_dump(spec))
+
+
+def _run_fails(args, *phrases):
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    for phrase in phrases:
+        assert phrase in res.output, res.output
+    return res
+
+
+def test_a_batch_larger_than_the_dataset_is_refused_before_any_work(project):
+    _edit_spec(project, batch_sizes=[2, 5])
+    _run_fails(["run", str(project)], "batch size 5 need 5 rows but dataset 'dataset' has 4")
+    assert not list((project.parent / "reports").glob("*/cells/*"))
+
+
+def test_a_layer_outside_the_model_is_refused(project):
+    spec = yaml.safe_load(project.read_text())
+    spec["methods"][0]["hparams"] = {"layers": [1, 9]}
+    project.write_text(yaml.safe_dump(spec))
+    _run_fails(["run", str(project)], "methods[0] (MEMIT): layer 9 is outside the model, which has layers 0..3")
+
+
+def test_an_unwritable_output_directory_is_refused(project):
+    blocker = project.parent / "a-file"
+    blocker.write_text("")
+    _run_fails(["run", str(project), "--out", str(blocker / "report")], "is not writable")
+
+
+def test_a_missing_dataset_file_is_named(project):
+    (project.parent / "data.jsonl").unlink()
+    _run_fails(["run", str(project)], "/dataset/file", "data.jsonl does not exist")
+
+
+def test_a_malformed_spec_is_located(project):
+    project.write_text("name: x\nmethods: [\n")
+    _run_fails(["run", str(project)], f"{project}:", "malformed YAML/JSON")
+
+
+def test_a_request_whose_prompt_lacks_its_subject_is_named_with_its_index(project):
+    rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
+    rows[2]["prompt"] = "Her mother tongue is"
+    (project.parent / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _run_fails(["run", str(project)], "request 2: prompt 'Her mother tongue is' contains neither")

@@ -40,3 +40,16 @@ def test_an_installed_kedit_finds_its_schemas():
     from importlib.resources import files
 
     assert json.loads(files("kedit").joinpath("schemas", SPEC_SCHEMA_FILE).read_text())["$id"] == load_schema()["$id"]
+
+
+def test_the_wheel_carries_the_schemas_and_the_data(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("kedit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("kedit/schemas/edit-spec.schema.json", "kedit/schemas/report.schema.json", "kedit/models/architectures.yaml",
+                   "kedit/data/wikidata/snapshot.ttl", "kedit/data/names/names.txt"):
+        assert needed in names

@@ -1,0 +1,84 @@
+"""``kedit validate``: green on the shipped specs, red with located errors on broken ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kedit.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = Path(__file__).parent / "broken"
+
+# file -> (line, JSON pointer, a phrase of the message)
+EXPECTED = {
+    "empty_batch_sizes.yaml": (4, "/batch_sizes", "should be non-empty"),
+    "hparam_wrong_type.yaml": (6, "/methods/0/hparams/v_lr", "'fast' is not of type 'number'"),
+    "json_wrong_type.json": (2, "/methods/0/hparams/clamp_norm_factor", "'big' is not of type 'number'"),
+    "layers_not_ascending.yaml": (5, "/methods/0/hparams", "ascending"),
+    "malformed_yaml.yaml": (4, "", "malformed YAML/JSON at line 4, column 28"),
+    "missing_dataset_file.yaml": (2, "/dataset/file", "no_such_data.jsonl does not exist"),
+    "relation_not_a_pid.yaml": (5, "/dataset/wikidata/relations/ids/1", "is not a Wikidata property id"),
+    "seed_not_integer.yaml": (4, "/seeds/1", "1.5 is not of type 'integer'"),
+    "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of"),
+    "unknown_top_level_key.yaml": (4, "/batch_size", "unknown key 'batch_size'"),
+}
+
+
+def _validate(*args):
+    return CliRunner().invoke(main, ["validate", *args])
+
+
+def test_the_shipped_specs_are_valid():
+    res = _validate(str(ROOT / "specs"))
+    assert res.exit_code == 0, res.output
+    assert "0 with errors" in res.output
+
+
+def test_every_broken_spec_has_a_case():
+    assert {p.name for p in BROKEN.iterdir()} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_error_is_located_by_file_line_and_pointer(name):
+    line, pointer, phrase = EXPECTED[name]
+    res = _validate("--format", "json", str(BROKEN / name))
+    (result,) = json.loads(res.stdout)["files"]
+    assert not result["valid"]
+    assert any(p["line"] == line and p["pointer"] == pointer and phrase in p["message"] for p in result["problems"]), result["problems"]
+    assert res.exit_code == (2 if name == "malformed_yaml.yaml" else 1)
+
+
+def test_text_output_names_file_and_line_and_a_folder_is_checked_whole():
+    res = _validate(str(BROKEN))
+    assert res.exit_code == 2  # one file is unreadable (malformed), which outranks invalid
+    assert f"{BROKEN / 'seed_not_integer.yaml'}:4: /seeds/1:" in res.output
+    assert f"{len(EXPECTED)} spec file(s): 0 valid" in res.output
+
+
+def test_a_missing_path_is_unreadable(tmp_path):
+    assert _validate(str(tmp_path / "nope.yaml")).exit_code == 2
+
+
+def test_includes_merge_under_the_including_spec(tmp_path):
+    (tmp_path / "base.yaml").write_text("model: {name: gemma3-270m}\nhparams:\n  MEMIT: {v_lr: 0.7}\n")
+    (tmp_path / "spec.yaml").write_text(
+        f"include: base.yaml\nname: inc\ndataset: {{file: {ROOT / 'datasets/same_subject'}}}\nmethods:\n  - name: MEMIT\n    hparams: {{v_lr: 0.9, layers: [1, 2]}}\n"
+    )
+    from kedit.spec import load_spec
+
+    spec = load_spec(tmp_path / "spec.yaml")
+    assert spec.model.name == "gemma3-270m"
+    assert spec.methods[0].hparams["v_lr"] == 0.9 and spec.methods[0].hparams["layers"] == [1, 2]
+    res = _validate(str(tmp_path))  # base.yaml is a preset (no methods): checked through spec.yaml
+    assert res.exit_code == 0 and "1 spec file(s)" in res.output
+
+
+def test_an_include_cycle_is_reported(tmp_path):
+    (tmp_path / "a.yaml").write_text("include: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("include: a.yaml\n")
+    res = _validate("--format", "json", str(tmp_path / "a.yaml"))
+    assert res.exit_code == 1 and "include cycle" in res.stdout
