@@ -194,7 +194,9 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
             continue
         seed = cell["seed"]
         if seed not in contexts:
-            contexts[seed] = EditContext(loaded, stats, seed=seed, tokens_per_pass=spec.runtime.tokens_per_pass, progress=spec.runtime.progress)
+            contexts[seed] = EditContext(
+                loaded, stats, seed=seed, tokens_per_pass=spec.runtime.tokens_per_pass, progress=spec.runtime.progress, value_optimiser=spec.runtime.value_optimiser
+            )
         ctx = contexts[seed]
         t0 = time.perf_counter()
         before_stats = ctx.stats_seconds

@@ -147,7 +147,6 @@ def optimize_values(
     settings: ValueSettings,
     sites: Sequence[str] | None = None,
     tokens_per_pass: int = 2048,
-    autocast: torch.dtype | None = None,
 ) -> ValueResult:
     """Optimise one delta per (group, site) at ``layer``.
 
@@ -238,8 +237,6 @@ def optimize_values(
                 stack.enter_context(replay_below(blocks, layer, c.hidden_in))
                 seen = stack.enter_context(record({"h": (loss_block, "output")}, stop_at=loss_block))
                 kwargs = c.split.forward_kwargs(model)
-                if autocast is not None:
-                    stack.enter_context(torch.autocast(device.type, dtype=autocast))
                 run_stopping(lambda: model(**kwargs))
             h = seen["h"]  # (B, S, d)
             # NLL of the target tokens, averaged per row, weighted into the row's group.
@@ -277,3 +274,27 @@ def optimize_values(
     return ValueResult(
         values=[i + f for i, f in zip(init, final)], init=init, deltas=final, steps=steps.cpu(), loss=last_loss.cpu(), nll=last_nll.cpu()
     )
+
+
+def optimize_values_one_by_one(loaded, requests, groups, layer, templates, settings, sites=None, tokens_per_pass: int = 2048) -> ValueResult:
+    """The reference implementations' loop: each group optimised alone, one after another.
+
+    Same results as :func:`optimize_values` up to float rounding (see the tests); kept for
+    benchmarks and for checking that equivalence.
+    """
+    parts = [
+        optimize_values(loaded, [requests[i] for i in members], [list(range(len(members)))], layer, templates, settings, sites, tokens_per_pass)
+        for members in groups
+    ]
+    cat = lambda xs: [torch.cat(t) for t in zip(*xs)]  # noqa: E731
+    return ValueResult(
+        values=cat(p.values for p in parts),
+        init=cat(p.init for p in parts),
+        deltas=cat(p.deltas for p in parts),
+        steps=torch.cat([p.steps for p in parts]),
+        loss=torch.cat([p.loss for p in parts]),
+        nll=torch.cat([p.nll for p in parts]),
+    )
+
+
+VALUE_OPTIMISERS = {"batched": optimize_values, "one_by_one": optimize_values_one_by_one}

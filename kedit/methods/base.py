@@ -84,11 +84,20 @@ class StatsSettings:
 class EditContext:
     """A loaded model plus what methods share and compute lazily: context templates and second moments."""
 
-    def __init__(self, loaded: LoadedModel, stats: StatsSettings | None = None, seed: int = 0, tokens_per_pass: int = 4096, progress: bool = True):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        stats: StatsSettings | None = None,
+        seed: int = 0,
+        tokens_per_pass: int = 2048,
+        progress: bool = True,
+        value_optimiser: str = "batched",
+    ):
         self.loaded = loaded
         self.stats_settings = stats
         self.seed = seed
         self.tokens_per_pass = tokens_per_pass
+        self.value_optimiser = value_optimiser  # a key of kedit.editing.values.VALUE_OPTIMISERS
         self.progress = progress
         self._moments: dict[int, SecondMoment] = {}
         self.stats_seconds = 0.0  # time spent computing (or loading) second moments

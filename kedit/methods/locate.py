@@ -16,6 +16,7 @@ it differs from MEMIT's, a ``spread`` and the value ``sites``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -24,7 +25,7 @@ import torch
 
 from kedit.editing.keys import subject_states
 from kedit.editing.requests import EditRequest, group_indices
-from kedit.editing.values import ValueSettings, optimize_values
+from kedit.editing.values import VALUE_OPTIMISERS, ValueSettings
 from kedit.methods.base import Edit, EditContext, add_update, help_field, weights_restored
 from kedit.models.architecture import layer_module, norm_gain
 
@@ -122,7 +123,10 @@ def locate_and_edit(
     for g, members in enumerate(groups):
         group_of[members] = g
     last = cfg.layers[-1]
-    values = optimize_values(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass)
+    t = time.perf_counter()
+    optimise = VALUE_OPTIMISERS[ctx.value_optimiser]
+    values = optimise(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass)
+    values_s = time.perf_counter() - t
     target = values.values[-1][group_of.to(values.values[-1].device)]  # (n, d_out)
 
     paths = [arch.mlp_out.format(layer) for layer in cfg.layers]
@@ -141,6 +145,7 @@ def locate_and_edit(
             updates[paths[i]] = update
     info = {
         "groups": len(groups),
+        "values_s": values_s,
         "value_steps_mean": float(values.steps.float().mean()),
         "value_loss_mean": float(values.loss.mean()),
         "value_nll_mean": float(values.nll.mean()),

@@ -59,6 +59,9 @@ class RuntimeSection(_Section):
 
     tokens_per_pass: int = _f(2048, "Padded tokens per forward/backward pass of value optimisation (memory vs speed).", minimum=16)
     progress: bool = _f(True, "Show progress bars.")
+    value_optimiser: Literal["batched", "one_by_one"] = _f(
+        "batched", "batched: all edits' values in one forward/backward per step; one_by_one: the reference implementations' per-edit loop (same results, slower)."
+    )
 
 
 @dataclass
