@@ -128,6 +128,108 @@ def schema(write: bool) -> None:
         click.echo(text, nl=False)
 
 
+@main.group()
+def stats() -> None:
+    """Second-moment statistics: compute (resumable, distributed under torchrun), share on the Hub."""
+
+
+def _stats_target(target: str, layers: str | None):
+    """(model section, statistics section, layers) from a spec file or a model name."""
+    from kedit.spec.model import ModelSection, StatisticsSection
+
+    if Path(target).suffix in (".yaml", ".yml", ".json") and Path(target).is_file():
+        spec = _load(Path(target))
+        wanted = sorted({layer for m in spec.methods for layer in m.hparams.get("layers", [])})
+        return spec.model, spec.statistics, [int(x) for x in layers.split(",")] if layers else wanted
+    if not layers:
+        raise InputError("give --layers when TARGET is a model name")
+    return ModelSection(name=target), StatisticsSection(), [int(x) for x in layers.split(",")]
+
+
+def _loaded(model):
+    from kedit.models import ArchitectureError, ModelLoadError, load_model
+
+    try:
+        return load_model(model.name, dtype=model.dtype, device=model.device)
+    except (ModelLoadError, ArchitectureError) as e:
+        raise InputError(str(e)) from None
+
+
+@stats.command("compute")
+@click.argument("target")
+@click.option("--layers", help="Comma-separated layers (default: every layer the spec's methods edit).")
+@click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 2000).")
+@click.option("--corpus", help="Corpus (default: the spec's, else wikipedia-sample).")
+def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus: str | None) -> None:
+    """Compute and cache E[k kᵀ] for TARGET (a spec file or a model name).
+
+    Interrupted passes resume from checkpointed partial sums. Launched with
+    `torchrun --nproc-per-node N -m kedit.cli stats compute ...`, each process takes a shard
+    of the corpus (gloo on CPU, NCCL on GPUs), the sums are all-reduced and rank 0 writes.
+    """
+    import os
+
+    import torch.distributed as dist
+
+    from kedit.corpus import CorpusError, get_corpus
+    from kedit.editing.stats import second_moments
+
+    model, settings, wanted = _stats_target(target, layers)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if model.device.startswith("cuda") else "gloo")
+    try:
+        loaded = _loaded(model)
+        try:
+            source = get_corpus(corpus or settings.corpus)
+        except CorpusError as e:
+            raise InputError(str(e)) from None
+        result = second_moments(loaded, source, wanted, n_samples or settings.n_samples, settings.max_length, settings.batch_size)
+        if not distributed or dist.get_rank() == 0:
+            for layer, stat in result.items():
+                click.echo(f"layer {layer}: {stat.count} tokens, {stat.key.module}, cached ({stat.key.digest()})")
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+
+
+@stats.command("push")
+@click.argument("model_name")
+@click.option("--repo-id", required=True, help="Hub dataset repository, ORG/NAME.")
+@click.option("--private", is_flag=True)
+@click.option("--dry-run", is_flag=True, help="Print what would be uploaded; upload nothing.")
+def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> None:
+    """Publish every cached statistics file of MODEL_NAME (with a card) as a Hub dataset repo."""
+    import tempfile
+
+    from kedit.editing.stats_hub import StatsShareError, cached_files, export, push
+    from kedit.spec.model import ModelSection
+
+    loaded = _loaded(ModelSection(name=model_name))
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            export(cached_files(loaded.fingerprint), model_name, Path(folder))
+            push(Path(folder), repo_id, private=private, dry_run=dry_run, echo=click.echo)
+    except StatsShareError as e:
+        raise InputError(str(e)) from None
+
+
+@stats.command("pull")
+@click.argument("source")
+@click.option("--model", "model_name", required=True, help="The model the statistics are for (its fingerprint is checked).")
+def stats_pull(source: str, model_name: str) -> None:
+    """Import statistics from a Hub repo (ORG/NAME) or a local folder into the cache."""
+    from kedit.editing.stats_hub import StatsShareError, import_files, pull
+    from kedit.spec.model import ModelSection
+
+    loaded = _loaded(ModelSection(name=model_name))
+    try:
+        placed = import_files(Path(source), loaded.fingerprint) if Path(source).is_dir() else pull(source, loaded.fingerprint)
+    except StatsShareError as e:
+        raise InputError(str(e)) from None
+    click.echo(f"imported {len(placed)} statistics file(s) for {model_name}")
+
+
 def _register_subcommands() -> None:
     from kedit.data.cli import data
 

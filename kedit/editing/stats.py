@@ -82,11 +82,47 @@ def _load(path: Path, key: StatsKey) -> SecondMoment | None:
 
 
 def _save(path: Path, stat: SecondMoment) -> None:
+    _save_torch(path, {"key": asdict(stat.key), "moment": stat.moment, "count": stat.count})
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the torch.distributed group, (0, 1) when not distributed."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@dataclass
+class Partial:
+    """Running sums of one rank: ``next_window`` is the first corpus window not yet covered."""
+
+    sums: dict[int, torch.Tensor]
+    count: int
+    next_window: int
+
+
+def _load_partial(path: Path | None, layers: Sequence[int]) -> Partial | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if sorted(blob["sums"]) != sorted(layers):
+            raise ValueError("it holds other layers")
+        log.info("resuming second moments from %s (%d windows done)", path, blob["next_window"])
+        return Partial(sums=blob["sums"], count=int(blob["count"]), next_window=int(blob["next_window"]))
+    except Exception as e:  # a damaged checkpoint only costs the work it held
+        log.warning("partial statistics %s are unusable (%s); starting over", path, e)
+        return None
+
+
+def _save_torch(path: Path, blob: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="tmp-", suffix=".pt")
     os.close(fd)
     try:
-        torch.save({"key": asdict(stat.key), "moment": stat.moment, "count": stat.count}, tmp)
+        torch.save(blob, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -94,20 +130,36 @@ def _save(path: Path, stat: SecondMoment) -> None:
 
 
 @torch.no_grad()
-def accumulate(loaded, corpus: Corpus, layers: Sequence[int], n_samples: int, max_length: int, batch_size: int = 8, progress: bool = True) -> dict[int, tuple[torch.Tensor, int]]:
-    """One pass over ``n_samples`` windows: per layer (Σ k kᵀ float64 (d_in, d_in), token count)."""
+def accumulate(
+    loaded,
+    corpus: Corpus,
+    layers: Sequence[int],
+    n_samples: int,
+    max_length: int,
+    batch_size: int = 8,
+    progress: bool = True,
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 25,
+) -> dict[int, tuple[torch.Tensor, int]]:
+    """One pass over ``n_samples`` windows: per layer (Σ k kᵀ float64 (d_in, d_in), token count).
+
+    Under ``torch.distributed`` rank ``r`` of ``w`` takes windows ``i ≡ r (mod w)`` and the
+    sums are all-reduced at the end. With ``checkpoint`` the running sums are saved every
+    ``checkpoint_every`` batches, and a pass that finds them continues where it stopped.
+    """
     model, arch = loaded.model, loaded.arch
+    rank, world = _world()
     reads = {layer: (layer_module(model, arch, arch.mlp_out, layer), "input") for layer in layers}
     deepest = reads[max(layers)][0]
-    sums: dict[int, torch.Tensor] = {}
-    count = 0
+    state = _load_partial(checkpoint, layers) or Partial(sums={}, count=0, next_window=0)
     batch: list[list[int]] = []
-    bar = tqdm(total=n_samples, desc=f"second moments, layers {list(layers)}", unit="win", disable=not progress)
+    flushes = 0
+    bar = tqdm(total=n_samples, initial=state.next_window, desc=f"second moments, layers {list(layers)}", unit="win", disable=not progress or rank != 0)
 
-    def flush():
-        nonlocal count
+    def flush(next_window: int):
+        nonlocal flushes
         width = max(len(w) for w in batch)
-        ids = torch.full((len(batch), width), loaded.tokenizer.pad_token_id, dtype=torch.long)
+        ids = torch.full((len(batch), width), loaded.tokenizer.pad_token_id or 0, dtype=torch.long)
         mask = torch.zeros_like(ids)
         for i, w in enumerate(batch):
             ids[i, : len(w)] = torch.tensor(w)
@@ -118,26 +170,43 @@ def accumulate(loaded, corpus: Corpus, layers: Sequence[int], n_samples: int, ma
         real = mask.bool()
         for layer in layers:
             k = seen[layer][real].float()  # (n_tokens, d_in)
-            s = (k.T @ k).double()
-            sums[layer] = sums[layer] + s if layer in sums else s
-        count += int(real.sum())
-        bar.update(len(batch))
+            s = (k.T @ k).double().cpu()
+            state.sums[layer] = state.sums[layer] + s if layer in state.sums else s
+        state.count += int(real.sum())
+        bar.update(next_window - state.next_window)
+        state.next_window = next_window
         batch.clear()
+        flushes += 1
+        if checkpoint is not None and flushes % checkpoint_every == 0:
+            _save_torch(checkpoint, {"sums": state.sums, "count": state.count, "next_window": state.next_window})
 
     n = 0
-    for w in windows(loaded.tokenizer, corpus, max_length):
-        batch.append(w)
-        n += 1
-        if len(batch) == batch_size:
-            flush()
-        if n >= n_samples:
+    for i, w in enumerate(windows(loaded.tokenizer, corpus, max_length)):
+        if i >= n_samples:
             break
+        n = i + 1
+        if i < state.next_window or i % world != rank:
+            continue
+        batch.append(w)
+        if len(batch) == batch_size:
+            flush(i + 1)
     if batch:
-        flush()
+        flush(n)
     bar.close()
     if n < n_samples:
         log.warning("corpus %s has only %d windows of %d tokens; asked for %d", corpus.name, n, max_length, n_samples)
-    return {layer: (sums[layer], count) for layer in layers}
+    if world > 1:
+        import torch.distributed as dist
+
+        for layer in layers:
+            if layer not in state.sums:  # a rank that got no window
+                d = reads[layer][0].weight.shape[0 if arch.conv1d else 1]
+                state.sums[layer] = torch.zeros(d, d, dtype=torch.float64)
+            dist.all_reduce(state.sums[layer])
+        total = torch.tensor([state.count], dtype=torch.float64)
+        dist.all_reduce(total)
+        state.count = int(total.item())
+    return {layer: (state.sums[layer], state.count) for layer in layers}
 
 
 def second_moments(
@@ -150,7 +219,11 @@ def second_moments(
     root: Path | None = None,
     progress: bool = True,
 ) -> dict[int, SecondMoment]:
-    """``E[k kᵀ]`` of the MLP-output-projection input at each layer, from cache where possible."""
+    """``E[k kᵀ]`` of the MLP-output-projection input at each layer, from cache where possible.
+
+    Missing layers are computed in one pass (resumable: partial sums are checkpointed next to
+    the cache); under ``torch.distributed`` every rank computes its shard and rank 0 writes.
+    """
     dtype = str(next(loaded.model.parameters()).dtype).removeprefix("torch.")
     keys = {
         layer: StatsKey(loaded.fingerprint, loaded.arch.mlp_out.format(layer), corpus.fingerprint, n_samples, max_length, dtype)
@@ -159,8 +232,18 @@ def second_moments(
     out = {layer: _load(_cache_path(keys[layer], root), keys[layer]) for layer in layers}
     missing = [layer for layer in layers if out[layer] is None]
     if missing:
-        for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress).items():
+        rank, world = _world()
+        first = _cache_path(keys[missing[0]], root)
+        tag = hashlib.sha256("".join(keys[layer].digest() for layer in missing).encode()).hexdigest()[:16]
+        checkpoint = first.parent / f"partial-{tag}-rank{rank}of{world}.pt"
+        for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress, checkpoint).items():
             stat = SecondMoment(moment=(total / count).float(), count=count, key=keys[layer])
-            _save(_cache_path(keys[layer], root), stat)
+            if rank == 0:
+                _save(_cache_path(keys[layer], root), stat)
             out[layer] = stat
+        checkpoint.unlink(missing_ok=True)
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
     return out
