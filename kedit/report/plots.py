@@ -10,6 +10,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def _finish(fig, ax, path: Path, title: str, xlabel: str) -> bool:
+    """Common axes dressing (efficacy on y), save as PNG, close."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("efficacy")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
 def _efficacy_vs_batch(report: dict, path: Path) -> bool:
     summary = report["summary"]
     if len({s["batch_size"] for s in summary}) < 2:
@@ -21,16 +35,7 @@ def _efficacy_vs_batch(report: dict, path: Path) -> bool:
             pts = [(b, e) for b, e in pts if e is not None]
             if pts:
                 ax.plot(*zip(*pts), marker="o", label=f"{label} ({ds})" if len(report["datasets"]) > 1 else label)
-    ax.set_xlabel("batch size (edits)")
-    ax.set_ylabel("efficacy")
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"Efficacy vs batch size — {report['model']['name']}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
+    return _finish(fig, ax, path, f"Efficacy vs batch size — {report['model']['name']}", "batch size (edits)")
 
 
 def _akd_vs_efficacy(report: dict, path: Path) -> bool:
@@ -43,16 +48,7 @@ def _akd_vs_efficacy(report: dict, path: Path) -> bool:
             pts = [(c["metrics"]["akd"], c["metrics"]["efficacy"]) for c in cells if c["label"] == label and c["dataset"] == ds]
             if pts:
                 ax.scatter(*zip(*pts), label=f"{label} ({ds})", alpha=0.8)
-    ax.set_xlabel("AKD (mean pairwise key distance)")
-    ax.set_ylabel("efficacy")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("AKD vs efficacy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
+    return _finish(fig, ax, path, "AKD vs efficacy", "AKD (mean pairwise key distance)")
 
 
 PLOTS = {"efficacy_vs_batch_size.png": _efficacy_vs_batch, "akd_vs_efficacy.png": _akd_vs_efficacy}
