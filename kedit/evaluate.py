@@ -51,3 +51,46 @@ def edit_and_evaluate(
         if restore_weights:
             restore(loaded, originals)
     return CellResult(method=method_name, n_requests=len(requests), metrics=scores, timings=timings, info=edit.info, config=asdict(cfg))
+
+
+@dataclass
+class SequenceResult:
+    """Sequential editing: per step, the metrics of the batch just edited and of the first batch."""
+
+    method: str
+    steps: list[dict]
+    config: dict = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The last batch's metrics after the last step, and the first batch's as ``first_batch_*``."""
+        last = self.steps[-1]
+        return last["metrics"] | {f"first_batch_{k}": v for k, v in last["first_batch"].items()}
+
+
+def edit_sequentially(ctx: EditContext, method_name: str, hparams: dict | None, batches: list[list[EditRequest]], metrics: list[str]) -> SequenceResult:
+    """Apply ``batches`` one after another (a stream of edits), each solve keeping the keys of the
+    edits before it; after each step score that batch and the first one. The model is restored at the end."""
+    method = get_method(method_name)
+    cfg = make_config(method, hparams)
+    chosen = [get_metric(m) for m in metrics]
+    ectx = EvalContext(edit_layers=tuple(getattr(cfg, "layers", ())), templates=tuple(ctx.templates(getattr(cfg, "context_tokens", 0))))
+    loaded = ctx.loaded
+    # "before" states come from the unedited model, for every batch
+    before = [{m.name: m.before(loaded, b, ectx) for m in chosen if m.before is not None} for b in batches]
+    pristine: dict = {}
+    steps = []
+    try:
+        for k, batch in enumerate(batches):
+            t = time.perf_counter()
+            edit = method.compute(ctx, batch, cfg)
+            for path, w in apply_edit(loaded, edit).items():
+                pristine.setdefault(path, w)
+            ctx.remember(edit)
+            edit_s = time.perf_counter() - t
+            score = lambda reqs, state: {k2: v for m in chosen for k2, v in m.after(loaded, reqs, ectx, state.get(m.name)).items()}  # noqa: E731
+            steps.append({"step": k, "edit_s": edit_s, "metrics": score(batch, before[k]), "first_batch": score(batches[0], before[0]), "info": edit.info})
+    finally:
+        restore(loaded, pristine)
+        ctx.earlier.clear()
+    return SequenceResult(method=method_name, steps=steps, config=asdict(cfg))

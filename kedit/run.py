@@ -129,7 +129,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     """Run every cell of ``spec``; returns the report directory."""
     from kedit.corpus import CorpusError, get_corpus
     from kedit.editing.requests import RequestError, make_requests
-    from kedit.evaluate import edit_and_evaluate
+    from kedit.evaluate import edit_and_evaluate, edit_sequentially
     from kedit.methods import EditContext, StatsSettings
     from kedit.models import ArchitectureError, ModelLoadError, load_model
     from kedit.report.build import build_report, write_report
@@ -165,14 +165,18 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     for seed in spec.seeds:
         for name, ds in data.items():
             for size in spec.batch_sizes:
-                for b, idx in enumerate(batches(len(ds.rows), size, spec.batches_per_size, seed)):
+                drawn = batches(len(ds.rows), size, spec.batches_per_size, seed)
+                # sequential: one cell streams every batch; else one cell per batch
+                units = [(0, drawn)] if spec.sequential else [(b, [idx]) for b, idx in enumerate(drawn)]
+                for b, chain in units:
                     for m in spec.methods:
                         key = sha256(
                             {
                                 "kedit": __version__,
                                 "model": loaded.fingerprint,
                                 "dtype": spec.model.dtype,
-                                "rows": sha256([ds.rows[i] for i in idx]),
+                                "rows": [sha256([ds.rows[i] for i in idx]) for idx in chain],
+                                "sequential": spec.sequential,
                                 "method": m.name,
                                 "hparams": m.hparams,
                                 "seed": seed,
@@ -180,8 +184,8 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
                                 "statistics": asdict(spec.statistics) | {"corpus_fingerprint": corpus.fingerprint},
                             }
                         )[:24]
-                        plan.append(dict(key=key, dataset=name, method=m.name, label=m.label, hparams=m.hparams, batch_size=len(idx),
-                                         batch_spec=size, batch_index=b, seed=seed, rows=idx))
+                        plan.append(dict(key=key, dataset=name, method=m.name, label=m.label, hparams=m.hparams, batch_size=len(chain[0]),
+                                         batch_spec=size, batch_index=b, seed=seed, rows=[i for idx in chain for i in idx], chain=chain))
     done = {p["key"] for p in plan if (cells_dir / f"{p['key']}.json").exists()} if resume else set()
     if done:
         echo(f"resuming {where}: {len(done)} of {len(plan)} cells already finished")
@@ -200,15 +204,22 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
         ctx = contexts[seed]
         t0 = time.perf_counter()
         before_stats = ctx.stats_seconds
-        reqs = [requests[cell["dataset"]][i] for i in cell["rows"]]
-        result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], reqs, spec.metrics)
+        reqs = requests[cell["dataset"]]
+        extra = {}
+        if spec.sequential:
+            result = edit_sequentially(ctx, cell["method"], cell["hparams"], [[reqs[i] for i in idx] for idx in cell["chain"]], spec.metrics)
+            cell_timings = {"edit_s": sum(s["edit_s"] for s in result.steps)}
+            extra = {"steps": result.steps, "batches": cell["chain"]}
+            info = result.steps[-1]["info"]
+        else:
+            result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics)
+            cell_timings, info = result.timings, result.info
         wall = time.perf_counter() - t0
         stats_s += ctx.stats_seconds - before_stats
-        record = {k: v for k, v in cell.items() if k != "rows"} | {
-            "rows": cell["rows"],
+        record = {k: v for k, v in cell.items() if k != "chain"} | extra | {
             "metrics": {k: None if v != v else v for k, v in result.metrics.items()},  # NaN (no data) -> null
-            "timings": result.timings | {"wall_s": wall, "statistics_s": ctx.stats_seconds - before_stats},
-            "info": result.info,
+            "timings": cell_timings | {"wall_s": wall, "statistics_s": ctx.stats_seconds - before_stats},
+            "info": info,
         }
         write_atomic(path, json.dumps(record, indent=1, default=float) + "\n")
         shown = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and v == v)

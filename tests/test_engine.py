@@ -246,3 +246,36 @@ def test_pmet_optimises_attention_and_mlp_deltas_but_values_the_mlp(tiny, raw_re
     assert len(res.values) == 2 and all(d.abs().sum() > 0 for d in res.deltas)
     for delta, init in zip(res.deltas, res.init):  # each clamped relative to its own initial value
         assert (delta.norm(dim=1) <= cfg.clamp_norm_factor * init.norm(dim=1) + 1e-4).all()
+
+
+def test_sequential_editing_keeps_earlier_keys_and_restores_the_model(tiny, raw_requests, corpus):
+    from kedit.evaluate import edit_sequentially
+
+    reqs = make_requests(raw_requests)
+    ctx = ctx_for(tiny, corpus)
+    before = weights_fingerprint(tiny.model)
+    seen = []
+    original_remember = ctx.remember
+
+    def remember(edit):
+        original_remember(edit)
+        seen.append({layer: float(m.abs().sum()) for layer, m in ctx.earlier.items()})
+
+    ctx.remember = remember
+    res = edit_sequentially(ctx, "MEMIT", TINY_HP, [reqs[:2], reqs[2:]], ["efficacy"])
+    assert [s["step"] for s in res.steps] == [0, 1]
+    assert seen[1][1] > seen[0][1] > 0, "the second batch's keys add to the first's"
+    assert ctx.earlier == {}
+    assert weights_fingerprint(tiny.model) == before
+
+
+def test_earlier_keys_enter_the_solve():
+    from kedit.editing.solve import memit_update
+
+    k = torch.randn(2, 6, dtype=torch.float64)
+    r = torch.randn(2, 3, dtype=torch.float64)
+    kept = torch.randn(4, 6, dtype=torch.float64)
+    plain = memit_update(k, r, torch.eye(6), 1.0)
+    keeping = memit_update(k, r, torch.eye(6), 1.0, kept.T @ kept)
+    # keeping earlier keys shrinks what the update does to them
+    assert (keeping @ kept.T).norm() < (plain @ kept.T).norm()

@@ -9,16 +9,21 @@ from __future__ import annotations
 import torch
 
 
-def memit_update(keys: torch.Tensor, residuals: torch.Tensor, second_moment: torch.Tensor, weight: float) -> torch.Tensor:
-    """MEMIT's least-squares update ``Δ = R Kᵀ (λ C + K Kᵀ)⁻¹``.
+def memit_update(
+    keys: torch.Tensor, residuals: torch.Tensor, second_moment: torch.Tensor, weight: float, earlier: torch.Tensor | None = None
+) -> torch.Tensor:
+    """MEMIT's least-squares update ``Δ = R Kᵀ (λ C + K_e K_eᵀ + K Kᵀ)⁻¹``.
 
     keys: (n, d_in); residuals: (n, d_out) wanted change of the output at each key;
-    second_moment: (d_in, d_in) ``C = E[k kᵀ]`` of preserved keys; weight: λ.
+    second_moment: (d_in, d_in) ``C = E[k kᵀ]`` of preserved keys; weight: λ;
+    earlier: (d_in, d_in) ``K_e K_eᵀ`` of edits applied before (sequential editing), kept too.
     returns: (d_out, d_in). As λ → 0 (and K of full column rank) ``Δ kᵢ = rᵢ`` exactly.
     """
     K = keys.double().T  # (d_in, n)
     R = residuals.double().T  # (d_out, n)
     A = weight * second_moment.double() + K @ K.T  # (d_in, d_in)
+    if earlier is not None:
+        A = A + earlier.double()
     return R @ torch.linalg.solve(A, K).T
 
 
@@ -34,20 +39,19 @@ def null_space_projector(second_moment: torch.Tensor, threshold: float = 1e-2) -
 
 
 def alphaedit_update(
-    keys: torch.Tensor, residuals: torch.Tensor, projector: torch.Tensor, weight: float, previous_keys: torch.Tensor | None = None
+    keys: torch.Tensor, residuals: torch.Tensor, projector: torch.Tensor, weight: float, earlier: torch.Tensor | None = None
 ) -> torch.Tensor:
     """AlphaEdit: ``Δ = R Kᵀ P (K_p K_pᵀ P + K Kᵀ P + λ I)⁻¹``, so that ``Δ k₀ = 0`` for preserved keys.
 
-    keys: (n, d_in); residuals: (n, d_out); projector: (d_in, d_in); previous_keys: (m, d_in) keys of
-    earlier edits (sequential editing), or None.
+    keys: (n, d_in); residuals: (n, d_out); projector: (d_in, d_in); earlier: (d_in, d_in)
+    ``K_p K_pᵀ`` of edits applied before (sequential editing), or None.
     """
     K = keys.double().T
     R = residuals.double().T
     P = projector.double()
     A = K @ K.T @ P + weight * torch.eye(P.shape[0], dtype=torch.float64, device=P.device)
-    if previous_keys is not None and previous_keys.numel():
-        Kp = previous_keys.double().T
-        A = A + Kp @ Kp.T @ P
+    if earlier is not None:
+        A = A + earlier.double() @ P
     # Δ = R Kᵀ P A⁻¹  ⇔  Aᵀ Δᵀ = P K Rᵀ   (P symmetric)
     return torch.linalg.solve(A.T, P @ K @ R.T).T
 

@@ -26,10 +26,15 @@ from kedit.models.load import LoadedModel
 
 @dataclass
 class Edit:
-    """Weight updates, ``module path -> (d_out, d_in)`` (nn.Linear layout), and what the method measured."""
+    """Weight updates, ``module path -> (d_out, d_in)`` (nn.Linear layout), and what the method measured.
+
+    ``keys``: per edited layer, the (n, d_in) keys the update was solved for; sequential
+    editing remembers them so that later batches keep these edits.
+    """
 
     updates: dict[str, torch.Tensor]
     info: dict = field(default_factory=dict)
+    keys: dict[int, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class EditContext:
         self.value_optimiser = value_optimiser  # a key of kedit.editing.values.VALUE_OPTIMISERS
         self.progress = progress
         self._moments: dict[int, SecondMoment] = {}
+        self.earlier: dict[int, torch.Tensor] = {}  # per layer Σ K Kᵀ of edits applied so far (sequential editing)
         self.stats_seconds = 0.0  # time spent computing (or loading) second moments
         self._templates: dict[int, list[str]] = {}
 
@@ -108,6 +114,12 @@ class EditContext:
         if n_tokens not in self._templates:
             self._templates[n_tokens] = context_templates(self.loaded, n_tokens=n_tokens, seed=self.seed)
         return self._templates[n_tokens]
+
+    def remember(self, edit: "Edit") -> None:
+        """Keep an applied edit's keys, so later solves preserve it (sequential editing)."""
+        for layer, k in edit.keys.items():
+            outer = k.double().T @ k.double()
+            self.earlier[layer] = self.earlier[layer] + outer if layer in self.earlier else outer
 
     def second_moments(self, layers: Sequence[int]) -> dict[int, torch.Tensor]:
         """(d_in, d_in) ``E[k kᵀ]`` per layer, computed once per run (and cached on disk)."""

@@ -100,6 +100,7 @@ def mlp_change(loaded, layer: int, mlp_out: torch.Tensor, wanted: torch.Tensor) 
 
 
 Solve = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor]  # (layer, keys (n, d_in), residuals (n, d_out)) -> (d_out, d_in)
+# A solve reads ``ctx.earlier.get(layer)`` (Σ K Kᵀ of edits applied before) to keep earlier edits.
 
 
 def locate_and_edit(
@@ -131,6 +132,7 @@ def locate_and_edit(
 
     paths = [arch.mlp_out.format(layer) for layer in cfg.layers]
     updates: dict[str, torch.Tensor] = {}
+    layer_keys: dict[int, torch.Tensor] = {}
     residual_norms = []
     with weights_restored(loaded, paths):
         for i, layer in enumerate(cfg.layers):
@@ -143,6 +145,7 @@ def locate_and_edit(
             update = solve(layer, keys, residual).float()
             add_update(loaded, paths[i], update)
             updates[paths[i]] = update
+            layer_keys[layer] = keys
     info = {
         "groups": len(groups),
         "values_s": values_s,
@@ -151,4 +154,4 @@ def locate_and_edit(
         "value_nll_mean": float(values.nll.mean()),
         "residual_norm_by_layer": residual_norms,
     }
-    return Edit(updates=updates, info=info)
+    return Edit(updates=updates, info=info, keys=layer_keys)

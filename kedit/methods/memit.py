@@ -26,7 +26,7 @@ class MEMITMergeConfig(MEMITConfig):
 
 def compute_memit(ctx: EditContext, requests, cfg: MEMITConfig):
     moments = ctx.second_moments(cfg.layers)
-    return locate_and_edit(ctx, requests, cfg, solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight))
+    return locate_and_edit(ctx, requests, cfg, solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight, ctx.earlier.get(layer)))
 
 
 register("MEMIT", MEMITConfig, "Mass-editing memory in a transformer: least squares over several MLP layers.")(compute_memit)

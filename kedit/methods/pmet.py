@@ -38,7 +38,7 @@ def compute_pmet(ctx: EditContext, requests, cfg: PMETConfig):
         ctx,
         requests,
         cfg,
-        solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight),
+        solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight, ctx.earlier.get(layer)),
         spread=pmet_spread,
         sites=[arch.attn_out, arch.mlp_out],
     )

@@ -51,7 +51,19 @@ def _akd_vs_efficacy(report: dict, path: Path) -> bool:
     return _finish(fig, ax, path, "AKD vs efficacy", "AKD (mean pairwise key distance)")
 
 
-PLOTS = {"efficacy_vs_batch_size.png": _efficacy_vs_batch, "akd_vs_efficacy.png": _akd_vs_efficacy}
+def _retention(report: dict, path: Path) -> bool:
+    """Sequential editing: efficacy of the first batch after each later batch."""
+    chains = [c for c in report["cells"] if c.get("steps")]
+    if not chains:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for c in chains:
+        pts = [(s["step"], s["first_batch"].get("efficacy")) for s in c["steps"]]
+        ax.plot(*zip(*pts), marker="o", label=f"{c['label']} ({c['dataset']}, batches of {c['batch_size']})")
+    return _finish(fig, ax, path, "Sequential editing: first batch's efficacy", "batches applied after the first")
+
+
+PLOTS = {"efficacy_vs_batch_size.png": _efficacy_vs_batch, "akd_vs_efficacy.png": _akd_vs_efficacy, "sequential_retention.png": _retention}
 
 
 def write_plots(report: dict, where: Path) -> list[str]:

@@ -207,6 +207,7 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
         methods=methods,
         batch_sizes=data.get("batch_sizes", _defaults("batch_sizes")),
         batches_per_size=data.get("batches_per_size", _defaults("batches_per_size")),
+        sequential=data.get("sequential", _defaults("sequential")),
         seeds=data.get("seeds", _defaults("seeds")),
         metrics=data.get("metrics", list(DEFAULT_METRICS)),
         source=str(file),

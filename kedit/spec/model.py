@@ -96,6 +96,7 @@ class Spec:
     methods: list[MethodRun]
     batch_sizes: list[int | str]
     batches_per_size: int
+    sequential: bool
     seeds: list[int]
     metrics: list[str]
     source: str  # the spec file

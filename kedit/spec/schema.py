@@ -149,6 +149,11 @@ def build_schema() -> dict:
                 "description": "Edits per batch; 'all' = every row of the dataset in one batch.",
             },
             "batches_per_size": {"type": "integer", "minimum": 1, "default": 1, "description": "Disjoint batches drawn (seeded) per batch size; metrics are averaged over them."},
+            "sequential": {
+                "type": "boolean",
+                "default": False,
+                "description": "Apply each size's batches one after another without restoring (a stream of edits), earlier edits' keys kept in later solves; reports every step and the first batch's metrics after each.",
+            },
             "seeds": {"type": "array", "minItems": 1, "items": {"type": "integer"}, "default": [0], "description": "Seeds: each draws its own batches and context templates."},
             "metrics": {"type": "array", "minItems": 1, "items": {"enum": sorted(METRICS)}, "description": "Metrics to compute."},
             "report": SECTIONS["report"].schema(),

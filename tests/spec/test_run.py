@@ -141,3 +141,17 @@ def test_a_request_whose_prompt_lacks_its_subject_is_named_with_its_index(projec
     rows[2]["prompt"] = "Her mother tongue is"
     (project.parent / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     _run_fails(["run", str(project)], "request 2: prompt 'Her mother tongue is' contains neither")
+
+
+def test_a_sequential_run_streams_batches_and_reports_every_step(project):
+    _edit_spec(project, sequential=True, batch_sizes=[2], batches_per_size=2)
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    (where,) = (project.parent / "reports").iterdir()
+    report = json.loads((where / "report.json").read_text())
+    assert len(report["cells"]) == 2  # one stream per method
+    for cell in report["cells"]:
+        assert [s["step"] for s in cell["steps"]] == [0, 1]
+        assert len(cell["batches"]) == 2 and not set(cell["batches"][0]) & set(cell["batches"][1])
+        assert "first_batch_efficacy" in cell["metrics"]
+    assert (where / "sequential_retention.png").exists()
