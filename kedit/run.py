@@ -153,7 +153,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
 
     t = time.perf_counter()
     try:
-        loaded = load_model(spec.model.name, dtype=spec.model.dtype, device=spec.model.device)
+        loaded = load_model(spec.model.name, dtype=spec.model.dtype, device=spec.model.device, device_map=spec.model.device_map)
         corpus = get_corpus(spec.statistics.corpus)
     except (ModelLoadError, ArchitectureError, CorpusError) as e:
         raise RunError(str(e)) from None

@@ -14,7 +14,7 @@ import torch
 from kedit.editing.requests import EditRequest
 from kedit.editing.tokens import encode_rows, subject_row
 from kedit.models.architecture import layer_module
-from kedit.models.hooks import record, run_stopping
+from kedit.models.hooks import gather_at, record, run_stopping
 
 ROWS_PER_PASS = 256
 
@@ -44,7 +44,7 @@ def subject_states(
         with record(modules, stop_at=deepest) as seen:
             run_stopping(lambda: model(input_ids=enc.input_ids, attention_mask=enc.attention_mask))
         for name, t in seen.items():
-            out[name].append(t[b, enc.subject_pos].float())
+            out[name].append(gather_at(t, b, enc.subject_pos, loaded.device).float())
     n, k = len(requests), len(templates)
     return {name: torch.cat(parts).view(n, k, -1) for name, parts in out.items()}
 

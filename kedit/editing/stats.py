@@ -169,7 +169,7 @@ def accumulate(
             run_stopping(lambda: model(input_ids=ids, attention_mask=mask))
         real = mask.bool()
         for layer in layers:
-            k = seen[layer][real].float()  # (n_tokens, d_in)
+            k = seen[layer][real.to(seen[layer].device)].float()  # (n_tokens, d_in)
             s = (k.T @ k).double().cpu()
             state.sums[layer] = state.sums[layer] + s if layer in state.sums else s
         state.count += int(real.sum())

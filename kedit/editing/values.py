@@ -34,7 +34,7 @@ from transformers import DynamicCache
 from kedit.editing.requests import EditRequest
 from kedit.editing.tokens import TextRow, encode_rows, subject_row
 from kedit.models.architecture import get_module, head_logits, layer_module
-from kedit.models.hooks import add_at, edit_output, record, replay_below, run_stopping
+from kedit.models.hooks import add_at, edit_output, gather_at, record, replay_below, run_stopping
 from kedit.models.prefix import SplitRows, cache_argument, cache_contents, fits_window, gather_tails, split_rows
 
 
@@ -135,7 +135,7 @@ def _batches(tok, rows, tokens_per_pass: int) -> list[list[int]]:
 
 def _next_token_logp(loaded, final_norm, h: torch.Tensor) -> torch.Tensor:
     """(n, d) states of the loss layer -> (n, vocab) float32 log-probabilities."""
-    return torch.log_softmax(head_logits(loaded.model, loaded.arch, final_norm(h)).float(), -1)
+    return torch.log_softmax(head_logits(loaded.model, loaded.arch, final_norm(h)).float(), -1).to(loaded.device)
 
 
 def optimize_values(
@@ -188,12 +188,12 @@ def optimize_values(
                 run_stopping(lambda: model(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **kwargs))
             at_subject = torch.arange(len(idx), device=device), enc.subject_pos
             for s in range(len(sites)):
-                out = seen[f"site{s}"][at_subject].float()
+                out = gather_at(seen[f"site{s}"], *at_subject, device).float()
                 if init[s] is None:
                     init[s] = torch.zeros(G, out.shape[-1], device=device)
                 init[s][group[is_init]] = out[is_init]
             if is_kl.any():
-                logp = _next_token_logp(loaded, final_norm, seen["h"][at_subject][is_kl])
+                logp = _next_token_logp(loaded, final_norm, gather_at(seen["h"], *at_subject, device)[is_kl])
                 if kl_init is None:
                     kl_init = torch.zeros(G, logp.shape[-1], device=device)
                 kl_init[group[is_kl]] = logp
@@ -240,14 +240,14 @@ def optimize_values(
                 run_stopping(lambda: model(**kwargs))
             h = seen["h"]  # (B, S, d)
             # NLL of the target tokens, averaged per row, weighted into the row's group.
-            logp = _next_token_logp(loaded, final_norm, h[c.pred_row, c.pred_pos])
+            logp = _next_token_logp(loaded, final_norm, gather_at(h, c.pred_row, c.pred_pos, device))
             tok_logp = logp.gather(1, c.pred_target[:, None]).squeeze(1)
             n_tok = torch.bincount(c.pred_row, minlength=len(local)).clamp(min=1)
             row_nll = -torch.zeros(len(local), device=device).index_add(0, c.pred_row, tok_logp) / n_tok
             chunk_nll = torch.zeros(G, device=device).index_add(0, c.group, row_nll * c.weight)
             chunk_kl = torch.zeros(G, device=device)
             if c.is_kl.any():
-                logp_kl = _next_token_logp(loaded, final_norm, h[local[c.is_kl], c.subject[c.is_kl]])
+                logp_kl = _next_token_logp(loaded, final_norm, gather_at(h, local[c.is_kl], c.subject[c.is_kl], device))
                 kl_rows = (logp_kl.exp() * (logp_kl - kl_init[c.group[c.is_kl]])).sum(-1)
                 chunk_kl = chunk_kl.index_add(0, c.group[c.is_kl], kl_rows)
             (chunk_nll.sum() + settings.kl_factor * chunk_kl.sum()).backward()

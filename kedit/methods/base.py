@@ -146,7 +146,7 @@ def _conv1d(loaded: LoadedModel, path: str) -> bool:
 def add_update(loaded: LoadedModel, path: str, update: torch.Tensor) -> None:
     """``W += update`` for a (d_out, d_in) update, transposed for GPT-2's Conv1D (stored (in, out))."""
     w = _weight(loaded, path)
-    w += (update.T if _conv1d(loaded, path) else update).to(w.dtype)
+    w += (update.T if _conv1d(loaded, path) else update).to(w.device, w.dtype)
 
 
 def snapshot(loaded: LoadedModel, paths) -> dict[str, torch.Tensor]:

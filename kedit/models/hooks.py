@@ -67,10 +67,16 @@ def add_at(rows: torch.Tensor, pos: torch.Tensor, delta: torch.Tensor) -> Callab
 
     def fn(out: torch.Tensor) -> torch.Tensor:
         out = out.clone()
-        out[rows, pos] = out[rows, pos] + delta.to(out.dtype)
+        r, p = rows.to(out.device), pos.to(out.device)  # modules may sit on different devices (device_map)
+        out[r, p] = out[r, p] + delta.to(out.device, out.dtype)
         return out
 
     return fn
+
+
+def gather_at(t: torch.Tensor, rows: torch.Tensor, pos: torch.Tensor, device) -> torch.Tensor:
+    """``t[rows, pos]`` of a (B, T, d) state that may sit on another device, returned on ``device``: (n, d)."""
+    return t[rows.to(t.device), pos.to(t.device)].to(device)
 
 
 @contextmanager

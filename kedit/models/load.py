@@ -135,27 +135,33 @@ def resolve_source(name: str) -> tuple[str, Path | None]:
     return name, None
 
 
-def load_model(name: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu") -> LoadedModel:
-    """Load ``name``: an embedded name (see ``EMBEDDED``), a ``.gguf`` path, a directory or a Hub id."""
+def load_model(name: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu", device_map: str | None = None) -> LoadedModel:
+    """Load ``name``: an embedded name (see ``EMBEDDED``), a ``.gguf`` path, a directory or a Hub id.
+
+    ``device_map`` (e.g. ``"auto"``) spreads a model too large for one device over several
+    with accelerate; ``device`` is then ignored and inputs go to the first layer's device.
+    """
     if dtype not in DTYPES:
         raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     source, gguf = resolve_source(name)
     where = _dequantised_dir(gguf) if gguf is not None else source
     try:
         tok = AutoTokenizer.from_pretrained(where)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=DTYPES[dtype])
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=DTYPES[dtype], **({"device_map": device_map} if device_map else {}))
     except OSError as e:
         raise ModelLoadError(
             f"cannot load model {name!r} from {where}: {e}. Offline, use an embedded name "
             f"({', '.join(EMBEDDED)}), a local directory or a .gguf file."
         ) from None
-    return prepare(model, tok, name=name, source=str(gguf or where), device=device)
+    return prepare(model, tok, name=name, source=str(gguf or where), device=None if device_map else device)
 
 
-def prepare(model: PreTrainedModel, tok: PreTrainedTokenizerBase, name: str, source: str, device: str = "cpu") -> LoadedModel:
-    """Freeze, move and fingerprint a model; works for models built in memory (tests) too."""
+def prepare(model: PreTrainedModel, tok: PreTrainedTokenizerBase, name: str, source: str, device: str | None = "cpu") -> LoadedModel:
+    """Freeze, move (unless ``device`` is None: already placed) and fingerprint a model; works for models built in memory (tests) too."""
     arch = architecture_for(model.config.model_type)
-    model.to(device).eval().requires_grad_(False)
+    if device is not None:
+        model.to(device)
+    model.eval().requires_grad_(False)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "right"
