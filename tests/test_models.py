@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kedit.models import ArchitectureError, ModelLoadError, architecture_for, load_model
-from kedit.models.architecture import edit_weight, layer_module
+from kedit.models.architecture import layer_module
 
 from tests.tiny import TINY
 
@@ -16,7 +16,7 @@ def test_every_tiny_architecture_is_in_the_table():
 
 
 def test_modules_resolve_and_gpt2_is_conv1d(tiny):
-    w = edit_weight(tiny.model, tiny.arch, 1)
+    w = layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 1).weight
     mlp = tiny.model.config.to_dict().get("n_inner") or tiny.model.config.intermediate_size
     d_model = tiny.model.config.to_dict().get("n_embd") or tiny.model.config.hidden_size
     # nn.Linear stores (out, in); GPT-2's Conv1D stores (in, out)

@@ -47,10 +47,6 @@ class EncodedRows:
     def to(self, device) -> "EncodedRows":
         return EncodedRows(**{k: v.to(device) for k, v in vars(self).items()})
 
-    def targets_per_row(self) -> torch.Tensor:
-        """(B,) number of target tokens in each row."""
-        return torch.bincount(self.pred_row, minlength=self.input_ids.shape[0])
-
 
 def with_target(prefix: str, target: str) -> str:
     """The target as it follows ``prefix``: a space is put between words where neither side has one."""

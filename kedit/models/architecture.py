@@ -78,16 +78,6 @@ def layer_module(model: nn.Module, arch: Architecture, template: str, layer: int
     return get_module(model, template.format(layer), arch.model_type)
 
 
-def edit_weight(model: nn.Module, arch: Architecture, layer: int) -> torch.nn.Parameter:
-    """The MLP output weight of ``layer`` (stored (out, in), or (in, out) for Conv1D)."""
-    return layer_module(model, arch, arch.mlp_out, layer).weight
-
-
-def as_out_in(update: torch.Tensor, arch: Architecture) -> torch.Tensor:
-    """Lay an ``(d_out, d_in)`` update out the way the edited weight is stored."""
-    return update.T if arch.conv1d else update
-
-
 def norm_gain(norm: nn.Module, d: int, like: torch.Tensor) -> torch.Tensor:
     """The per-feature gain ``g`` of an RMS norm ``f(x) = x / rms(x) * g``: ``f(ones)`` (rms(ones) = 1)."""
     return norm(torch.ones(1, d, dtype=like.dtype, device=like.device))[0].float()
