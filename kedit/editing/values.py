@@ -45,7 +45,7 @@ class ValueSettings:
     v_lr: float
     v_num_grad_steps: int
     v_weight_decay: float
-    clamp_norm_factor: float | tuple[float, ...]  # one per site, or one for all
+    clamp_norm_factor: float  # each site's delta, relative to that site's initial value
     kl_factor: float
     early_stop_loss: float
     kl_prompt: str
@@ -155,8 +155,6 @@ def optimize_values(
     """
     model, arch, device = loaded.model, loaded.arch, loaded.device
     sites = list(sites or [arch.block])
-    clamps = settings.clamp_norm_factor
-    clamps = list(clamps) if isinstance(clamps, (tuple, list)) else [clamps] * len(sites)
     loss_layer = loaded.n_layers - 1 if settings.loss_layer is None else settings.loss_layer
     if loss_layer < layer:
         raise ValueError(f"loss_layer {loss_layer} is below the layer {layer} whose output is optimised")
@@ -267,7 +265,7 @@ def optimize_values(
         with torch.no_grad():
             for s, delta in enumerate(deltas):
                 delta[~active] = frozen[s][~active]  # stopped groups keep their delta
-                limit = clamps[s] * init_norm[s]
+                limit = settings.clamp_norm_factor * init_norm[s]
                 norm = delta.norm(dim=-1)
                 delta.mul_(torch.where(norm > limit, limit / norm.clamp(min=1e-12), torch.ones_like(norm))[:, None])
     final = [delta.detach() for delta in deltas]
