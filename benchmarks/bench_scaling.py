@@ -1,0 +1,104 @@
+"""How MEMIT's edit time and memory grow with the batch size and the model.
+
+    python benchmarks/bench_scaling.py [--models smollm2-135m,gemma3-270m] [--sizes 1,10,100,300] [--steps 10]
+
+Edits are distinct-subject rows of ``datasets/distinct_subject`` with subjects renamed from
+kedit's name list, so any batch size has distinct edits. Every point runs MEMIT (no context
+prefixes, ``--steps`` value steps with early stopping off, so each point does the same work
+per edit) in its own process; time excludes loading and statistics. Writes a PNG of time and
+peak memory against batch size, one line per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from common import RESULTS, ROOT, machine, peak_rss_mib, run_child, write_results
+
+LAYERS = {"smollm2-135m": [4, 5, 6, 7, 8], "gemma3-270m": [2, 3, 4, 5]}
+
+
+def child(args) -> dict:
+    from kedit.corpus import get_corpus
+    from kedit.data.store import load_rows
+    from kedit.editing.requests import make_requests
+    from kedit.methods import EditContext, StatsSettings, get_method, make_config
+    from kedit.models import load_model
+
+    rows = load_rows(ROOT / "datasets" / "distinct_subject")
+    names = (ROOT / "kedit" / "data" / "names" / "names.txt").read_text().split("\n")
+    edits = [dict(r, subject=names[i], paraphrase_prompts=[], neighborhood_prompts=[]) for i, r in zip(range(args.size), (rows * (args.size // len(rows) + 1)))]
+    loaded = load_model(args.model)
+    ctx = EditContext(loaded, StatsSettings(corpus=get_corpus(), n_samples=2000, max_length=128), progress=False)
+    cfg = make_config(get_method("MEMIT"), dict(layers=LAYERS[args.model], context_tokens=0, v_num_grad_steps=args.steps, early_stop_loss=0.0, v_lr=1.0, mom2_update_weight=3500))
+    ctx.second_moments(cfg.layers)
+    before = peak_rss_mib()
+    t = time.perf_counter()
+    edit = get_method("MEMIT").compute(ctx, make_requests(edits), cfg)
+    return {"model": args.model, "size": args.size, "edit_s": time.perf_counter() - t, "values_s": edit.info["values_s"],
+            "peak_rss_mib": peak_rss_mib(), "rss_before_edit_mib": before}
+
+
+def plot(rows: list[dict]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    for model in dict.fromkeys(r["model"] for r in rows):
+        pts = sorted((r["size"], r["edit_s"], r["peak_rss_mib"]) for r in rows if r["model"] == model)
+        a.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=model)
+        b.plot([p[0] for p in pts], [p[2] for p in pts], marker="o", label=model)
+    for ax, label in ((a, "edit time (s)"), (b, "peak memory (MiB)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("edits in the batch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    a.set_yscale("log")
+    fig.suptitle("MEMIT edit cost vs batch size (value steps fixed)")
+    fig.tight_layout()
+    name = "scaling_batch_size.png"
+    fig.savefig(RESULTS / name, dpi=120)
+    plt.close(fig)
+    return name
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--models", default="smollm2-135m,gemma3-270m")
+    p.add_argument("--sizes", default="1,10,100,300")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--model", help=argparse.SUPPRESS)
+    p.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+    rows = [
+        run_child(ROOT / "benchmarks" / "bench_scaling.py", ["--model", m, "--size", s, "--steps", str(args.steps)])
+        for m in args.models.split(",")
+        for s in args.sizes.split(",")
+    ]
+    png = plot(rows)
+    md = [
+        f"# MEMIT edit cost vs batch size ({args.steps} value steps, no context prefixes)",
+        "",
+        "| model | edits | edit s | of which values s | s per edit | peak MiB |",
+        "|---|---|---|---|---|---|",
+        *[f"| {r['model']} | {r['size']} | {r['edit_s']:.1f} | {r['values_s']:.1f} | {r['edit_s'] / r['size']:.2f} | {r['peak_rss_mib']:.0f} |" for r in rows],
+        "",
+        f"![{png}]({png})",
+        "",
+        f"Machine: {json.dumps(machine())}",
+        "",
+    ]
+    write_results("scaling_batch_size", {"machine": machine(), "rows": rows}, "\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
