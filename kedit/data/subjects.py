@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kedit.data.errors import BuildError
 from kedit.data.facts import Fact
-from kedit.data.registry import Registry
+from kedit.registry import Registry
 
 BUILTIN_NAMES = Path(__file__).parent / "names" / "names.txt"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from kedit.data.errors import BuildError
 from kedit.data.facts import Fact, Relation
-from kedit.data.registry import Registry
+from kedit.registry import Registry
 
 POLICIES = Registry("target policy")
 

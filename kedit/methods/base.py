@@ -22,6 +22,7 @@ from kedit.editing.requests import EditRequest
 from kedit.editing.stats import SecondMoment, second_moments
 from kedit.models.architecture import get_module
 from kedit.models.load import LoadedModel
+from kedit.registry import Registry
 
 
 @dataclass
@@ -45,26 +46,21 @@ class Method:
     summary: str
 
 
-METHODS: dict[str, Method] = {}
+METHODS: Registry[Method] = Registry("method")
 
 
 def register(name: str, config: type, summary: str = ""):
     """Register ``compute`` under ``name`` with its config dataclass; a name is taken once."""
 
     def wrap(compute):
-        if name in METHODS:
-            raise ValueError(f"method {name!r} is already registered")
-        METHODS[name] = Method(name=name, config=config, compute=compute, summary=summary)
+        METHODS.add(name, Method(name=name, config=config, compute=compute, summary=summary))
         return compute
 
     return wrap
 
 
 def get_method(name: str) -> Method:
-    try:
-        return METHODS[name]
-    except KeyError:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}") from None
+    return METHODS[name]
 
 
 def make_config(method: Method, hparams: dict | None):

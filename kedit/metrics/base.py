@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kedit.registry import Registry
+
 
 @dataclass(frozen=True)
 class EvalContext:
@@ -28,24 +30,19 @@ class Metric:
     before: Callable | None = None  # (loaded, requests, ectx) -> state
 
 
-METRICS: dict[str, Metric] = {}
+METRICS: Registry[Metric] = Registry("metric")
 
 
 def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None):
     def wrap(after):
-        if name in METRICS:
-            raise ValueError(f"metric {name!r} is already registered")
-        METRICS[name] = Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before)
+        METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before))
         return after
 
     return wrap
 
 
 def get_metric(name: str) -> Metric:
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise KeyError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}") from None
+    return METRICS[name]
 
 
 def mean(xs) -> float:
