@@ -29,6 +29,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 from transformers import DynamicCache
 
 from kedit.editing.requests import EditRequest
@@ -147,6 +148,7 @@ def optimize_values(
     settings: ValueSettings,
     sites: Sequence[str] | None = None,
     tokens_per_pass: int = 2048,
+    progress: bool = False,
 ) -> ValueResult:
     """Optimise one delta per (group, site) at ``layer``.
 
@@ -219,6 +221,7 @@ def optimize_values(
     steps = torch.zeros(G, dtype=torch.long, device=device)
     last_loss = torch.zeros(G, device=device)
     last_nll = torch.zeros(G, device=device)
+    bar = tqdm(total=settings.v_num_grad_steps, desc=f"values of {G} group(s) at layer {layer}", unit="step", disable=not progress, leave=False)
     for it in range(settings.v_num_grad_steps):
         opt.zero_grad(set_to_none=False)
         nll = torch.zeros(G, device=device)  # summed over each group's facts
@@ -258,6 +261,8 @@ def optimize_values(
         last_loss = torch.where(active, loss, last_loss)
         last_nll = torch.where(active, nll / facts, last_nll)
         active &= loss >= settings.early_stop_loss
+        bar.update()
+        bar.set_postfix(active=int(active.sum()), loss=f"{float(last_loss.mean()):.3f}")
         if it == settings.v_num_grad_steps - 1 or not active.any():
             break
         frozen = [delta.detach().clone() for delta in deltas]
@@ -268,13 +273,14 @@ def optimize_values(
                 limit = settings.clamp_norm_factor * init_norm[s]
                 norm = delta.norm(dim=-1)
                 delta.mul_(torch.where(norm > limit, limit / norm.clamp(min=1e-12), torch.ones_like(norm))[:, None])
+    bar.close()
     final = [delta.detach() for delta in deltas]
     return ValueResult(
         values=[i + f for i, f in zip(init, final)], init=init, deltas=final, steps=steps.cpu(), loss=last_loss.cpu(), nll=last_nll.cpu()
     )
 
 
-def optimize_values_one_by_one(loaded, requests, groups, layer, templates, settings, sites=None, tokens_per_pass: int = 2048) -> ValueResult:
+def optimize_values_one_by_one(loaded, requests, groups, layer, templates, settings, sites=None, tokens_per_pass: int = 2048, progress: bool = False) -> ValueResult:
     """The reference implementations' loop: each group optimised alone, one after another.
 
     Same results as :func:`optimize_values` up to float rounding (see the tests); kept for
@@ -282,7 +288,7 @@ def optimize_values_one_by_one(loaded, requests, groups, layer, templates, setti
     """
     parts = [
         optimize_values(loaded, [requests[i] for i in members], [list(range(len(members)))], layer, templates, settings, sites, tokens_per_pass)
-        for members in groups
+        for members in tqdm(groups, desc="values, one group at a time", unit="group", disable=not progress, leave=False)
     ]
     cat = lambda xs: [torch.cat(t) for t in zip(*xs)]  # noqa: E731
     return ValueResult(

@@ -126,7 +126,7 @@ def locate_and_edit(
     last = cfg.layers[-1]
     t = time.perf_counter()
     optimise = VALUE_OPTIMISERS[ctx.value_optimiser]
-    values = optimise(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass)
+    values = optimise(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass, progress=ctx.progress)
     values_s = time.perf_counter() - t
     target = values.values[-1][group_of.to(values.values[-1].device)]  # (n, d_out)
 
