@@ -82,21 +82,24 @@ def mlp_change(loaded, layer: int, mlp_out: torch.Tensor, wanted: torch.Tensor) 
     """The change of layer ``layer``'s MLP output (n, d) that moves the residual stream by ``wanted`` (n, d).
 
     Where the MLP output is added as is, that is ``wanted`` itself. In post-norm blocks
-    (Gemma) the output passes an RMS norm ``f(y) = y / rms(y) * g`` first; ``f`` is
-    inverted up to its scale invariance: the new output points along ``(f(y) + wanted) / g``
-    and keeps the current output's RMS, so the norm's output moves as close to the wanted
-    change as its fixed RMS allows.
+    (Gemma) the output passes an RMS norm ``f(y) = g * y / rms(y)`` first, so ``f`` is
+    inverted: the new unit-RMS direction ``u`` solves ``g * u ≈ f(y) + wanted`` by ridge
+    regression towards the current direction (features whose gain ``g`` is ~0 cannot be
+    reached and keep their value; Gemma's gains range from 0 to several hundred), and the
+    new output keeps the current output's RMS.
     """
     arch = loaded.arch
     if arch.post_mlp_norm is None:
         return wanted
     norm = layer_module(loaded.model, arch, arch.post_mlp_norm, layer)
+    rms = lambda x: x.pow(2).mean(-1, keepdim=True).sqrt()  # noqa: E731
     with torch.no_grad():
-        y = mlp_out.to(next(norm.parameters()).dtype)
-        gain = norm_gain(norm, y.shape[-1], y)
-        direction = (norm(y).float() + wanted) / gain
-        rms = lambda x: x.pow(2).mean(-1, keepdim=True).sqrt()  # noqa: E731
-        return direction * (rms(mlp_out) / rms(direction)) - mlp_out
+        y = mlp_out.float()
+        gain = norm_gain(norm, y.shape[-1], next(norm.parameters()))
+        target = norm(y.to(next(norm.parameters()).dtype)).float() + wanted
+        ridge = 1e-2 * gain.pow(2).mean()
+        u = (gain * target + ridge * y / rms(y)) / (gain.pow(2) + ridge)
+        return u * (rms(y) / rms(u)) - y
 
 
 Solve = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor]  # (layer, keys (n, d_in), residuals (n, d_out)) -> (d_out, d_in)
