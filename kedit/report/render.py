@@ -30,6 +30,17 @@ def _table(summary: list[dict], datasets: list[str], metrics: list[tuple[str, st
     return lines
 
 
+def _published(references: list[dict], datasets: list[str], metrics: list[tuple[str, str]]) -> list[str]:
+    """The spec's published figures, one table per source, shaped like the measured one."""
+    out = []
+    for ref in references:
+        rows = [{"dataset": ds, "label": method, "metrics": values} for method, per_ds in ref["figures"].items() for ds, values in per_ds.items()]
+        shown = [ds for ds in datasets if any(r["dataset"] == ds for r in rows)]
+        shown += sorted({r["dataset"] for r in rows} - set(shown))
+        out += [f"Published figures: {ref['setting']} ({ref['source']}); – where the source gives none.", "", *_table(rows, shown, metrics), ""]
+    return out
+
+
 def render_markdown(report: dict, plots: list[str] = ()) -> str:
     spec = report["spec"]
     summary = report["summary"]
@@ -52,6 +63,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
         *_table(top, datasets, metrics),
         "",
     ]
+    out += _published(spec.get("report", {}).get("reference", []), datasets, metrics)
     if len({s["batch_size"] for s in summary}) > 1:
         out += ["## Every batch size", "", "| Dataset | Method | Batch | " + " | ".join(short for _, short in metrics) + " | Edit s |", "|" + "---|" * (4 + len(metrics))]
         for s in sorted(summary, key=lambda s: (s["dataset"], s["label"], s["batch_size"])):

@@ -66,11 +66,24 @@ class RuntimeSection(_Section):
 
 
 @dataclass
+class PublishedFigures(_Section):
+    """Published figures that report.md prints beside the measured table (a paper's Table 1, say); never used in computation."""
+
+    source: str = _f("", "Where the figures come from: citation and table.")
+    setting: str = _f("", "What they were measured on (model, batch size, data), as the source states it.")
+    figures: dict[str, dict[str, dict[str, float]]] = _f({}, "Method label -> dataset name -> metric (efficacy, paraphrase, specificity, akd) -> value.")
+
+
+@dataclass
 class ReportSection(_Section):
     """Where and what to write."""
 
     out: str = _f("reports", "Directory under which the report directory is created (relative to the working directory).")
     formats: list[Literal["json", "md", "png"]] = _f(["json", "md", "png"], "Files to write: report.json, report.md, plots.")
+    reference: list[PublishedFigures] = _f([], "Published figures to print beside the measured ones, each with its source.")
+
+    def __post_init__(self):
+        self.reference = [r if isinstance(r, PublishedFigures) else PublishedFigures(**r) for r in self.reference]
 
 
 SECTIONS = {"model": ModelSection, "statistics": StatisticsSection, "runtime": RuntimeSection, "report": ReportSection}

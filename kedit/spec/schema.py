@@ -33,6 +33,8 @@ def type_schema(tp) -> dict:
         return {"enum": list(args)}
     if origin in (list, tuple):
         return {"type": "array", "items": type_schema(args[0])}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
     if dataclasses.is_dataclass(tp):
         return dataclass_schema(tp)
     simple = {int: "integer", float: "number", str: "string", bool: "boolean", type(None): "null"}

@@ -22,6 +22,9 @@ def _run(args):
 
 
 def test_run_writes_a_versioned_report_with_provenance(project):
+    spec = yaml.safe_load(project.read_text())
+    spec["report"]["reference"] = [{"source": "a paper, Table 1", "setting": "a bigger model", "figures": {"MEMIT-Merge": {"dataset": {"efficacy": 0.55}}}}]
+    project.write_text(yaml.safe_dump(spec))
     res = _run(["run", str(project)])
     assert res.exit_code == 0, res.output
     (where,) = (project.parent / "reports").iterdir()
@@ -35,6 +38,7 @@ def test_run_writes_a_versioned_report_with_provenance(project):
     assert report["spec"]["methods"][0]["hparams"]["v_lr"] == 0.5  # defaults are resolved
     md = (where / "report.md").read_text()
     assert "| MEMIT |" in md and "| MEMIT-Merge |" in md and "Provenance" in md
+    assert "Published figures: a bigger model (a paper, Table 1)" in md and "| MEMIT-Merge | 0.550 | – |" in md
     assert (where / "efficacy_vs_batch_size.png").stat().st_size > 1000
     assert (where / "akd_vs_efficacy.png").exists()
     # Same-subject rows: every key is the same, so AKD is 0 and all pairs collide.

@@ -21,6 +21,7 @@ EXPECTED = {
     "layers_not_ascending.yaml": (5, "/methods/0/hparams", "ascending"),
     "malformed_yaml.yaml": (4, "", "malformed YAML/JSON at line 4, column 28"),
     "missing_dataset_file.yaml": (2, "/dataset/file", "no_such_data.jsonl does not exist"),
+    "published_figure_not_a_number.yaml": (7, "/report/reference/0/figures/MEMIT/same_subject/efficacy", "'high' is not of type 'number'"),
     "relation_not_a_pid.yaml": (5, "/dataset/wikidata/relations/ids/1", "is not a Wikidata property id"),
     "seed_not_integer.yaml": (4, "/seeds/1", "1.5 is not of type 'integer'"),
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of"),
