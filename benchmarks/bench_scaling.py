@@ -1,6 +1,6 @@
 """How MEMIT's edit time and memory grow with the batch size and the model.
 
-    python benchmarks/bench_scaling.py [--models smollm2-135m,gemma3-270m] [--sizes 1,10,100,300] [--steps 10]
+    python benchmarks/bench_scaling.py [--models smollm2-135m,gemma3-270m] [--sizes 1,10,100,1000] [--steps 10]
 
 Edits are distinct-subject rows of ``datasets/distinct_subject`` with subjects renamed from
 kedit's name list, so any batch size has distinct edits. Every point runs MEMIT (no context
@@ -70,7 +70,7 @@ def plot(rows: list[dict]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--models", default="smollm2-135m,gemma3-270m")
-    p.add_argument("--sizes", default="1,10,100,300")
+    p.add_argument("--sizes", default="1,10,100,1000")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)

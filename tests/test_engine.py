@@ -300,3 +300,25 @@ def test_post_norm_inversion_survives_zero_gains(tokenizer):
     before = (norm(y) + wanted - norm(y)).norm(dim=1)
     after = (norm(y) + wanted - norm(y + change)).norm(dim=1)
     assert (after < 0.2 * before).all()
+
+
+def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tiny, raw_requests, corpus, monkeypatch):
+    from kedit.evaluate import edit_and_evaluate
+    from kedit.metrics.base import METRICS, Metric
+    from kedit.metrics.rewrite import _efficacy
+
+    reqs = make_requests(raw_requests)
+    ctx = ctx_for(tiny, corpus)
+    unedited = weights_fingerprint(tiny.model)
+    seen = {}
+    probe = Metric(
+        name="probe", higher_is_better=True, description="weights seen before and after the edit",
+        before=lambda loaded, requests, ectx: seen.setdefault("before", weights_fingerprint(loaded.model)),
+        after=lambda loaded, requests, ectx, state: seen.setdefault("after", weights_fingerprint(loaded.model)) and {},
+    )
+    monkeypatch.setitem(METRICS._items, "probe", probe)
+    res = edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, ["probe", "efficacy", "paraphrase"])
+    assert seen["before"] == unedited != seen["after"]
+    assert res.metrics["efficacy_before"] == _efficacy(tiny, reqs)
+    assert "paraphrase_before" in res.metrics
+    assert weights_fingerprint(tiny.model) == unedited

@@ -2,6 +2,8 @@
 
 - efficacy: teacher-forced token accuracy of ``target_new`` after the edit prompt;
 - paraphrase: the same after each paraphrase prompt (mean per request, then over requests);
+- efficacy_before / paraphrase_before: the same on the unedited model, the floor an edit
+  starts from (a multi-token object's later tokens are often guessed from its first);
 - specificity: share of neighbourhood-prompt tokens whose argmax after the edit equals
   the argmax before it (teacher-forced on the neighbour's own continuation);
 - efficacy_prob / paraphrase_prob: share of prompts where P(target_new) > P(target_true),
@@ -29,16 +31,24 @@ def _per_request(loaded, requests, prompts_of, target_of) -> list[list]:
     return out
 
 
-@register_metric("efficacy", True, "token accuracy of the new object after the edit prompt")
-def efficacy(loaded, requests, ectx, state=None):
+def _efficacy(loaded, requests, ectx=None) -> float:
     scored = score_rows(loaded, [subject_row(r.prompt, r.subject, r.target_new) for r in requests])
-    return {"efficacy": mean(s.accuracy for s in scored)}
+    return mean(s.accuracy for s in scored)
 
 
-@register_metric("paraphrase", True, "token accuracy of the new object after the paraphrase prompts")
-def paraphrase(loaded, requests, ectx, state=None):
+def _paraphrase(loaded, requests, ectx=None) -> float:
     per = _per_request(loaded, requests, lambda r: r.paraphrase_prompts, lambda r: r.target_new)
-    return {"paraphrase": mean(mean(s.accuracy for s in ss) for ss in per if ss)}
+    return mean(mean(s.accuracy for s in ss) for ss in per if ss)
+
+
+@register_metric("efficacy", True, "token accuracy of the new object after the edit prompt", before=_efficacy)
+def efficacy(loaded, requests, ectx, before):
+    return {"efficacy": _efficacy(loaded, requests), "efficacy_before": before}
+
+
+@register_metric("paraphrase", True, "token accuracy of the new object after the paraphrase prompts", before=_paraphrase)
+def paraphrase(loaded, requests, ectx, before):
+    return {"paraphrase": _paraphrase(loaded, requests), "paraphrase_before": before}
 
 
 def _prob_wins(loaded, requests, prompts_of) -> float:

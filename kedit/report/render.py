@@ -41,6 +41,16 @@ def _published(references: list[dict], datasets: list[str], metrics: list[tuple[
     return out
 
 
+def _unedited(summary: list[dict]) -> list[dict]:
+    """A pseudo-row per dataset from the ``*_before`` scores: what the unedited model already gets right."""
+    rows = {}
+    for s in summary:
+        before = {m: s["metrics"].get(f"{m}_before") for m in ("efficacy", "paraphrase")}
+        if any(v is not None for v in before.values()):
+            rows.setdefault(s["dataset"], {"dataset": s["dataset"], "label": "(unedited model)", "metrics": before})
+    return list(rows.values())
+
+
 def render_markdown(report: dict, plots: list[str] = ()) -> str:
     spec = report["spec"]
     summary = report["summary"]
@@ -60,7 +70,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
         f"Model **{report['model']['name']}** ({report['model']['model_type']}, {report['model']['n_layers']} layers, {report['model']['dtype']}). "
         f"Seeds {report['seeds']}. Batch size ({sizes}). Mean over seeds and batches.",
         "",
-        *_table(top, datasets, metrics),
+        *_table(_unedited(top) + top, datasets, metrics),
         "",
     ]
     out += _published(spec.get("report", {}).get("reference", []), datasets, metrics)
@@ -69,7 +79,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
         for s in sorted(summary, key=lambda s: (s["dataset"], s["label"], s["batch_size"])):
             out.append(f"| {s['dataset']} | {s['label']} | {s['batch_size']} | " + " | ".join(_fmt(s["metrics"].get(m)) for m, _ in metrics) + f" | {s['edit_s_mean']:.1f} |")
         out.append("")
-    extra = sorted(present - {m for m, _ in TABLE_METRICS} - {k for k in present if k.startswith("akd_layer_")})
+    extra = sorted(present - {m for m, _ in TABLE_METRICS} - {k for k in present if k.startswith("akd_layer_") or k.endswith("_before")})
     if extra:
         out += ["## Other metrics", "", "| Dataset | Method | Batch | " + " | ".join(extra) + " |", "|" + "---|" * (3 + len(extra))]
         for s in summary:

@@ -38,6 +38,9 @@ def test_run_writes_a_versioned_report_with_provenance(project):
     assert report["spec"]["methods"][0]["hparams"]["v_lr"] == 0.5  # defaults are resolved
     md = (where / "report.md").read_text()
     assert "| MEMIT |" in md and "| MEMIT-Merge |" in md and "Provenance" in md
+    assert "| (unedited model) |" in md
+    for c in report["cells"]:
+        assert 0.0 <= c["metrics"]["efficacy_before"] <= 1.0 and c["metrics"]["paraphrase_before"] is not None
     assert "Published figures: a bigger model (a paper, Table 1)" in md and "| MEMIT-Merge | 0.550 | – |" in md
     assert (where / "efficacy_vs_batch_size.png").stat().st_size > 1000
     assert (where / "akd_vs_efficacy.png").exists()
