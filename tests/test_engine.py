@@ -322,3 +322,21 @@ def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tin
     assert res.metrics["efficacy_before"] == _efficacy(tiny, reqs)
     assert "paraphrase_before" in res.metrics
     assert weights_fingerprint(tiny.model) == unedited
+
+
+def test_passes_cover_every_row_once_and_pad_less_than_one_pass(tokenizer):
+    from kedit.editing.tokens import subject_row
+    from kedit.editing.values import PASS_OVERHEAD_TOKENS, _batches
+
+    targets = ["Paris", "the United States of America", "a painter and sculptor of the Italian school", "Rome", "English"] * 7
+    rows = [subject_row("{}'s birthplace is", "John Smith", t) for t in targets] + [subject_row("{} is a", "John Smith")] * 10
+    tail = lambda r: len(tokenizer(r.prefix + r.target)["input_ids"]) - len(tokenizer(r.prefix[: r.subject[1]])["input_ids"]) + 1  # noqa: E731
+    tails = [tail(r) for r in rows]
+    for budget in (2048, 64):
+        parts = _batches(tokenizer, rows, budget)
+        assert sorted(i for p in parts for i in p) == list(range(len(rows)))
+        assert all(len(p) == 1 or len(p) * max(tails[i] for i in p) <= budget for p in parts)
+        cost = sum(len(p) * max(tails[i] for i in p) + PASS_OVERHEAD_TOKENS for p in parts)
+        if budget == 2048:
+            assert len(parts) > 1 and cost < len(rows) * max(tails) + PASS_OVERHEAD_TOKENS  # beats one padded pass
+        assert cost <= sum(t + PASS_OVERHEAD_TOKENS for t in tails)  # and one pass per row

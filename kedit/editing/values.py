@@ -119,19 +119,36 @@ def _build_rows(requests, groups, templates, kl_prompt):
     return rows, info
 
 
+# What one more forward/backward pass costs beyond its tokens (hooks, kernel launches), in
+# padded tail tokens; measured on CPU, where a pass of ~50 tokens is overhead-bound.
+PASS_OVERHEAD_TOKENS = 48
+
+
 def _batches(tok, rows, tokens_per_pass: int) -> list[list[int]]:
-    """Row indices sorted by tail length (tokens from the subject's last one on) and cut into
-    passes of at most ``tokens_per_pass`` padded tail tokens, or where the tail grows by more
-    than 2 tokens over the pass's shortest (little padding, still large matrix products)."""
+    """Row indices cut into passes that minimise the padded tail tokens computed.
+
+    A row's tail runs from the subject's last token to its end; a pass pads every row to
+    its longest tail. Rows sorted by tail length are split into contiguous passes by
+    dynamic programming over cost = rows x longest tail + ``PASS_OVERHEAD_TOKENS``, each
+    pass holding at most ``tokens_per_pass`` padded tokens (a longer row goes alone).
+    """
     tails = [len(tok(r.prefix + r.target)["input_ids"]) - len(tok(r.prefix[: r.subject[1]])["input_ids"]) + 1 for r in rows]
-    parts, cur = [], []
-    for i in sorted(range(len(rows)), key=lambda i: tails[i]):
-        if cur and ((len(cur) + 1) * tails[i] > tokens_per_pass or (tails[i] > tails[cur[0]] + 2 and len(cur) >= 32)):
-            parts.append(cur)
-            cur = []
-        cur.append(i)
-    parts.append(cur)
-    return parts
+    order = sorted(range(len(rows)), key=lambda i: tails[i])
+    length = [tails[i] for i in order]
+    best = [0.0] + [float("inf")] * len(order)  # best[j]: cheapest cut of order[:j]
+    start = [0] * (len(order) + 1)
+    for j in range(1, len(order) + 1):
+        for i in range(j - 1, -1, -1):  # last pass = order[i:j], padded to length[j - 1]
+            if i < j - 1 and (j - i) * length[j - 1] > tokens_per_pass:
+                break
+            cost = best[i] + (j - i) * length[j - 1] + PASS_OVERHEAD_TOKENS
+            if cost < best[j]:
+                best[j], start[j] = cost, i
+    parts, j = [], len(order)
+    while j > 0:
+        parts.append(order[start[j] : j])
+        j = start[j]
+    return parts[::-1]
 
 
 def _next_token_logp(loaded, final_norm, h: torch.Tensor) -> torch.Tensor:
