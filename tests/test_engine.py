@@ -326,12 +326,11 @@ def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tin
 
 def test_passes_cover_every_row_once_and_pad_less_than_one_pass(tokenizer):
     from kedit.editing.tokens import subject_row
-    from kedit.editing.values import PASS_OVERHEAD_TOKENS, _batches
+    from kedit.editing.values import PASS_OVERHEAD_TOKENS, _batches, tail_length
 
     targets = ["Paris", "the United States of America", "a painter and sculptor of the Italian school", "Rome", "English"] * 7
     rows = [subject_row("{}'s birthplace is", "John Smith", t) for t in targets] + [subject_row("{} is a", "John Smith")] * 10
-    tail = lambda r: len(tokenizer(r.prefix + r.target)["input_ids"]) - len(tokenizer(r.prefix[: r.subject[1]])["input_ids"]) + 1  # noqa: E731
-    tails = [tail(r) for r in rows]
+    tails = [tail_length(tokenizer, r) for r in rows]
     for budget in (2048, 64):
         parts = _batches(tokenizer, rows, budget)
         assert sorted(i for p in parts for i in p) == list(range(len(rows)))

@@ -124,6 +124,11 @@ def _build_rows(requests, groups, templates, kl_prompt):
 PASS_OVERHEAD_TOKENS = 48
 
 
+def tail_length(tok, row) -> int:
+    """Tokens of ``row`` from the subject's last token to its end: what a pass recomputes."""
+    return len(tok(row.prefix + row.target)["input_ids"]) - len(tok(row.prefix[: row.subject[1]])["input_ids"]) + 1
+
+
 def _batches(tok, rows, tokens_per_pass: int) -> list[list[int]]:
     """Row indices cut into passes that minimise the padded tail tokens computed.
 
@@ -132,7 +137,7 @@ def _batches(tok, rows, tokens_per_pass: int) -> list[list[int]]:
     dynamic programming over cost = rows x longest tail + ``PASS_OVERHEAD_TOKENS``, each
     pass holding at most ``tokens_per_pass`` padded tokens (a longer row goes alone).
     """
-    tails = [len(tok(r.prefix + r.target)["input_ids"]) - len(tok(r.prefix[: r.subject[1]])["input_ids"]) + 1 for r in rows]
+    tails = [tail_length(tok, r) for r in rows]
     order = sorted(range(len(rows)), key=lambda i: tails[i])
     length = [tails[i] for i in order]
     best = [0.0] + [float("inf")] * len(order)  # best[j]: cheapest cut of order[:j]
