@@ -1,6 +1,9 @@
 """How MEMIT's edit time and memory grow with the batch size and the model.
 
-    python benchmarks/bench_scaling.py [--models smollm2-135m,gemma3-270m] [--sizes 1,10,100,1000] [--steps 10]
+    python benchmarks/bench_scaling.py [--models smollm2-135m,gemma3-270m] [--sizes 1,10,100,1000] [--steps 10] [--merge]
+
+``--merge`` keeps the points of the existing result file that this run does not measure
+(same step count only), so a costly point can be added without rerunning the others.
 
 Edits are distinct-subject rows of ``datasets/distinct_subject`` with subjects renamed from
 kedit's name list, so any batch size has distinct edits. Every point runs MEMIT (no context
@@ -67,11 +70,21 @@ def plot(rows: list[dict]) -> str:
     return name
 
 
+def merge_points(new: list[dict], path, steps: int) -> list[dict]:
+    """``new`` plus the points of an earlier result file that ``new`` does not remeasure, sorted by model and size."""
+    measured = {(r["model"], r["size"]) for r in new}
+    old = json.loads(path.read_text())["rows"] if path.exists() else []
+    kept = [r for r in old if r.get("steps", steps) == steps and (r["model"], r["size"]) not in measured]
+    order = list(dict.fromkeys(r["model"] for r in old + new))
+    return sorted(kept + new, key=lambda r: (order.index(r["model"]), r["size"]))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--models", default="smollm2-135m,gemma3-270m")
     p.add_argument("--sizes", default="1,10,100,1000")
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--merge", action="store_true", help="keep the existing result file's other points")
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -80,10 +93,12 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
     rows = [
-        run_child(ROOT / "benchmarks" / "bench_scaling.py", ["--model", m, "--size", s, "--steps", str(args.steps)])
+        run_child(ROOT / "benchmarks" / "bench_scaling.py", ["--model", m, "--size", s, "--steps", str(args.steps)]) | {"steps": args.steps}
         for m in args.models.split(",")
         for s in args.sizes.split(",")
     ]
+    if args.merge:
+        rows = merge_points(rows, RESULTS / "scaling_batch_size.json", args.steps)
     png = plot(rows)
     md = [
         f"# MEMIT edit cost vs batch size ({args.steps} value steps, no context prefixes)",
