@@ -4,10 +4,12 @@
    last edited layer ``L`` (:func:`kedit.editing.values.optimize_values`); MEMIT's value
    lives in the residual stream (the output of block ``L``);
 2. for each edited layer ``l`` in ascending order, with the updates of lower layers
-   already in place: read the keys at ``l`` and the current value at ``L``, take the
-   residual ``value - current``, give layer ``l`` its share of it (``spread``), turn that
-   into a change of layer ``l``'s MLP output (:func:`mlp_change`), solve for the layer's
-   update (``solve``) and add it;
+   already in place: read the keys at ``l`` and the current value at ``L``, take how far
+   the residual stream must move to reach the value (``value - current``; for a value at
+   the MLP output, PMET's, carried through the post-MLP norm where there is one:
+   :func:`stream_change`), give layer ``l`` its share of it (``spread``), turn that into a
+   change of layer ``l``'s MLP output (:func:`mlp_change`), solve for the layer's update
+   (``solve``) and add it;
 3. restore the model and return the updates.
 
 A method supplies its config (a :class:`LocateEditConfig` subclass), a ``solve`` and, if
@@ -78,6 +80,21 @@ def memit_spread(i: int, n_layers: int) -> float:
     return 1.0 / (n_layers - i)
 
 
+def stream_change(loaded, layer: int, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """How far the residual stream moves (n, d) when layer ``layer``'s MLP output goes from ``before`` to ``after`` (n, d).
+
+    ``after - before`` where the MLP output is added as is; in post-norm blocks (Gemma) the
+    difference of the post-MLP norm's outputs, the inverse of :func:`mlp_change`.
+    """
+    arch = loaded.arch
+    if arch.post_mlp_norm is None:
+        return after - before
+    norm = layer_module(loaded.model, arch, arch.post_mlp_norm, layer)
+    dtype = next(norm.parameters()).dtype
+    with torch.no_grad():
+        return norm(after.to(dtype)).float() - norm(before.to(dtype)).float()
+
+
 def mlp_change(loaded, layer: int, mlp_out: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
     """The change of layer ``layer``'s MLP output (n, d) that moves the residual stream by ``wanted`` (n, d).
 
@@ -142,8 +159,10 @@ def locate_and_edit(
             reads = {"k": (arch.mlp_out, layer, "input"), "z": (sites[-1], last, "output"), "y": (arch.mlp_out, layer, "output")}
             states = subject_states(loaded, requests, templates, reads)
             keys = states["k"].mean(dim=1)  # (n, d_in)
-            share = (target - states["z"][:, 0]) * spread(i, len(cfg.layers))  # (n, d), bare prompt
-            residual = mlp_change(loaded, layer, states["y"][:, 0], share) if sites[-1] == arch.block else share
+            current = states["z"][:, 0]  # (n, d), bare prompt
+            gap = stream_change(loaded, last, current, target) if sites[-1] == arch.mlp_out else target - current
+            share = gap * spread(i, len(cfg.layers))  # (n, d) move of the residual stream asked of this layer
+            residual = mlp_change(loaded, layer, states["y"][:, 0], share)
             residual_norms.append(float(share.norm(dim=1).mean()))
             update = solve(layer, keys, residual).float()
             add_update(loaded, paths[i], update)
