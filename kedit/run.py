@@ -2,8 +2,9 @@
 
 A cell is (dataset, method, batch size, batch index, seed). Each finished cell is written
 to ``cells/<key>.json`` at once (atomically); its key hashes everything its result depends
-on, so an interrupted run resumes from the finished cells and a changed spec never reuses
-a stale one. The report directory is named after the spec and the hash of its resolved form.
+on (the spec's part, the model, the data, and kedit's own code), so an interrupted run
+resumes from the finished cells while a changed spec or a changed kedit never reuses a
+stale one. The report directory is named after the spec and the hash of its resolved form.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 from kedit import __version__
@@ -34,6 +36,21 @@ def canonical(value) -> str:
 
 def sha256(value) -> str:
     return hashlib.sha256((value if isinstance(value, str) else canonical(value)).encode()).hexdigest()
+
+
+@cache
+def code_fingerprint() -> str:
+    """SHA-256 of kedit's own code and tables (every .py and .yaml file of the package).
+
+    Part of every cell key: an edited checkout has the same version number but may give
+    other results, so its cells are not reused.
+    """
+    root = Path(__file__).parent
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".py", ".yaml") and p.is_file())
+    digest = hashlib.sha256()
+    for p in files:
+        digest.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -173,6 +190,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
                         key = sha256(
                             {
                                 "kedit": __version__,
+                                "code": code_fingerprint(),
                                 "model": loaded.fingerprint,
                                 "dtype": spec.model.dtype,
                                 "rows": [sha256([ds.rows[i] for i in idx]) for idx in chain],

@@ -60,6 +60,18 @@ def test_a_changed_spec_gets_a_new_report_and_reuses_no_cell(project):
     assert len(list((project.parent / "reports").iterdir())) == 2
 
 
+def test_a_changed_kedit_reuses_no_cell(project, monkeypatch):
+    """Same spec, same version number, other code (an edited checkout): every cell is recomputed."""
+    import kedit.run
+
+    assert _run(["run", str(project)]).exit_code == 0
+    monkeypatch.setattr(kedit.run, "code_fingerprint", lambda: "other code")
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0 and "resuming" not in res.output
+    (where,) = (project.parent / "reports").iterdir()
+    assert len(list((where / "cells").glob("*.json"))) == 2 * 4
+
+
 def test_report_rerenders_and_diff_compares(project):
     assert _run(["run", str(project)]).exit_code == 0
     (where,) = (project.parent / "reports").iterdir()
