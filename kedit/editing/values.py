@@ -18,8 +18,11 @@ Adam is element-wise and the rows of a batch do not interact, so each group foll
 trajectory it would follow if optimised alone (up to float rounding; see the tests).
 
 The blocks below ``layer`` do not depend on the deltas: their output is computed once
-and replayed. The forward stops at ``loss_layer``, whose output goes through the final
-norm and the head at the target positions only.
+and replayed, and so are the keys/values of every position before the subject's last
+token. ``reuse_frozen=False`` recomputes whole rows through every block at every step
+instead, as the reference implementations do (their per-edit loop is
+``reference_loop``; benchmarks compare against it). The forward stops at ``loss_layer``,
+whose output goes through the final norm and the head at the target positions only.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from tqdm.auto import tqdm
@@ -171,10 +175,12 @@ def optimize_values(
     sites: Sequence[str] | None = None,
     tokens_per_pass: int = 2048,
     progress: bool = False,
+    reuse_frozen: bool = True,
 ) -> ValueResult:
     """Optimise one delta per (group, site) at ``layer``.
 
     sites: module path templates whose outputs get the delta (default: the block, i.e. the residual stream)
+    reuse_frozen: replay what does not depend on the deltas (see the module docstring)
     returns: per site, (G, d_site) values, initial values and deltas
     """
     model, arch, device = loaded.model, loaded.arch, loaded.device
@@ -201,7 +207,7 @@ def optimize_values(
         for idx in _batches(loaded.tokenizer, rows, tokens_per_pass):
             enc = encode_rows(loaded.tokenizer, [rows[i] for i in idx]).to(device)
             group, weight, is_kl, is_init = (dev(x, dt) for x, dt in zip(zip(*(info[i] for i in idx)), (torch.long, torch.float32, torch.bool, torch.bool)))
-            cached = fits_window(model, enc.input_ids.shape[1])
+            cached = reuse_frozen and fits_window(model, enc.input_ids.shape[1])
             cache = DynamicCache()
             reads = {"hidden_in": (blocks[layer], "input"), "h": (loss_block, "output")}
             reads |= {f"site{s}": (m, "output") for s, m in enumerate(site_modules)}
@@ -257,7 +263,8 @@ def optimize_values(
             with ExitStack() as stack:
                 for s, m in enumerate(site_modules):
                     stack.enter_context(edit_output(m, add_at(local, c.subject, deltas[s][c.group])))
-                stack.enter_context(replay_below(blocks, layer, c.hidden_in))
+                if reuse_frozen:
+                    stack.enter_context(replay_below(blocks, layer, c.hidden_in))
                 seen = stack.enter_context(record({"h": (loss_block, "output")}, stop_at=loss_block))
                 kwargs = c.split.forward_kwargs(model)
                 run_stopping(lambda: model(**kwargs))
@@ -302,14 +309,16 @@ def optimize_values(
     )
 
 
-def optimize_values_one_by_one(loaded, requests, groups, layer, templates, settings, sites=None, tokens_per_pass: int = 2048, progress: bool = False) -> ValueResult:
+def optimize_values_one_by_one(
+    loaded, requests, groups, layer, templates, settings, sites=None, tokens_per_pass: int = 2048, progress: bool = False, reuse_frozen: bool = True
+) -> ValueResult:
     """The reference implementations' loop: each group optimised alone, one after another.
 
     Same results as :func:`optimize_values` up to float rounding (see the tests); kept for
     benchmarks and for checking that equivalence.
     """
     parts = [
-        optimize_values(loaded, [requests[i] for i in members], [list(range(len(members)))], layer, templates, settings, sites, tokens_per_pass)
+        optimize_values(loaded, [requests[i] for i in members], [list(range(len(members)))], layer, templates, settings, sites, tokens_per_pass, reuse_frozen=reuse_frozen)
         for members in tqdm(groups, desc="values, one group at a time", unit="group", disable=not progress, leave=False)
     ]
     cat = lambda xs: [torch.cat(t) for t in zip(*xs)]  # noqa: E731
@@ -323,4 +332,8 @@ def optimize_values_one_by_one(loaded, requests, groups, layer, templates, setti
     )
 
 
-VALUE_OPTIMISERS = {"batched": optimize_values, "one_by_one": optimize_values_one_by_one}
+VALUE_OPTIMISERS = {
+    "batched": optimize_values,
+    "one_by_one": optimize_values_one_by_one,
+    "reference_loop": partial(optimize_values_one_by_one, reuse_frozen=False),
+}

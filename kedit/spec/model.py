@@ -60,8 +60,10 @@ class RuntimeSection(_Section):
 
     tokens_per_pass: int = _f(2048, "Padded tokens per forward/backward pass of value optimisation (memory vs speed).", minimum=16)
     progress: bool = _f(True, "Show progress bars.")
-    value_optimiser: Literal["batched", "one_by_one"] = _f(
-        "batched", "batched: all edits' values in one forward/backward per step; one_by_one: the reference implementations' per-edit loop (same results, slower)."
+    value_optimiser: Literal["batched", "one_by_one", "reference_loop"] = _f(
+        "batched",
+        "batched: all edits' values in one forward/backward per step; one_by_one: one edit at a time (same results, slower); "
+        "reference_loop: one edit at a time recomputing whole prompts through every block, as the reference implementations do.",
     )
 
 
