@@ -200,6 +200,30 @@ def test_float64_is_used_for_the_solve_whatever_the_model_dtype():
     torch.testing.assert_close((upd @ k.double().T).T, r.double(), rtol=0, atol=1e-6)
 
 
+def test_replaying_keeps_the_device_hooks_accelerate_puts_on_blocks(tiny, raw_requests):
+    """Under ``device_map`` accelerate wraps each block's forward (moving inputs to the block's
+    device); value optimisation replays the lower blocks and must leave those wrappers in place."""
+    from accelerate.hooks import ModelHook, add_hook_to_module
+
+    class Counting(ModelHook):
+        calls = 0
+
+        def pre_forward(self, module, *args, **kwargs):
+            Counting.calls += 1
+            return args, kwargs
+
+    blocks = get_module(tiny.model, tiny.arch.layers, tiny.arch.model_type)
+    for block in blocks:
+        add_hook_to_module(block, Counting())
+    reqs = make_requests(raw_requests)
+    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings())
+    Counting.calls = 0
+    with torch.no_grad():
+        tiny.model(input_ids=torch.tensor([[1, 2, 3]]))
+    assert Counting.calls == len(blocks)
+
+
 def test_recomputing_only_the_tails_matches_the_full_forward(tiny):
     """Positions before the subject's last token are cached; the tails attend to them."""
     from transformers import DynamicCache

@@ -84,7 +84,9 @@ def replay_below(layers: nn.ModuleList, layer: int, hidden_in: torch.Tensor) -> 
     """Skip the decoder blocks below ``layer``: they pass their input through and the block
     just below ``layer`` returns ``hidden_in``, the (B, T, d) state recorded at ``layer``'s input.
 
-    Sound whenever nothing below ``layer`` depends on what is being optimised.
+    Sound whenever nothing below ``layer`` depends on what is being optimised. A block's own
+    ``forward`` attribute (accelerate's device hooks under ``device_map`` live there) is put
+    back afterwards.
     """
     if layer == 0:
         yield
@@ -96,10 +98,14 @@ def replay_below(layers: nn.ModuleList, layer: int, hidden_in: torch.Tensor) -> 
     def cached(hidden_states, *args, **kwargs):
         return hidden_in
 
+    own = [vars(layers[i]).get("forward") for i in range(layer)]
     try:
         for i in range(layer):
             layers[i].forward = cached if i == layer - 1 else passthrough
         yield
     finally:
         for i in range(layer):
-            del layers[i].forward  # back to the class's forward
+            if own[i] is None:
+                del layers[i].forward  # back to the class's forward
+            else:
+                layers[i].forward = own[i]
