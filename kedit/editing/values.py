@@ -312,7 +312,8 @@ def optimize_values(
 def optimize_values_one_by_one(
     loaded, requests, groups, layer, templates, settings, sites=None, tokens_per_pass: int = 2048, progress: bool = False, reuse_frozen: bool = True
 ) -> ValueResult:
-    """The reference implementations' loop: each group optimised alone, one after another.
+    """The reference implementations' loop: each group optimised alone, one after another;
+    with ``reuse_frozen=False`` also at their cost per step (whole prompts through every block).
 
     Same results as :func:`optimize_values` up to float rounding (see the tests); kept for
     benchmarks and for checking that equivalence.
