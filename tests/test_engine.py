@@ -64,7 +64,7 @@ def test_replaying_the_lower_blocks_gives_the_same_forward(tiny):
     top = blocks[len(blocks) - 1]
     with record({"in": (blocks[2], "input"), "out": (top, "output")}) as full:
         tiny.model(**ids)
-    with replay_below(blocks, 2, full["in"]), record({"out": (top, "output")}, stop_at=top) as replayed:
+    with replay_below(blocks, 2, full["in"], tiny.block_returns_tuple), record({"out": (top, "output")}, stop_at=top) as replayed:
         run_stopping(lambda: tiny.model(**ids))
     torch.testing.assert_close(replayed["out"], full["out"], rtol=0, atol=0)
 

@@ -93,7 +93,7 @@ class _Chunk:
         split = self.split.rows(idx)
         return _Chunk(
             split=split,
-            hidden_in=self.hidden_in[idx, : split.input_ids.shape[1]],
+            hidden_in=self.hidden_in[idx.to(self.hidden_in.device), : split.input_ids.shape[1]],
             subject=self.subject[idx],
             pred_row=(torch.cumsum(keep.long(), 0) - 1)[self.pred_row[p]],
             pred_pos=self.pred_pos[p],
@@ -264,7 +264,7 @@ def optimize_values(
                 for s, m in enumerate(site_modules):
                     stack.enter_context(edit_output(m, add_at(local, c.subject, deltas[s][c.group])))
                 if reuse_frozen:
-                    stack.enter_context(replay_below(blocks, layer, c.hidden_in))
+                    stack.enter_context(replay_below(blocks, layer, c.hidden_in, loaded.block_returns_tuple))
                 seen = stack.enter_context(record({"h": (loss_block, "output")}, stop_at=loss_block))
                 kwargs = c.split.forward_kwargs(model)
                 run_stopping(lambda: model(**kwargs))

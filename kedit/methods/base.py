@@ -22,6 +22,7 @@ from kedit.editing.requests import EditRequest
 from kedit.editing.stats import SecondMoment, second_moments
 from kedit.models.architecture import get_module
 from kedit.models.load import LoadedModel
+from kedit.models.offload import writable
 from kedit.registry import Registry
 
 
@@ -130,8 +131,9 @@ class EditContext:
         return {layer: self._moments[layer].moment.to(self.loaded.device) for layer in layers}
 
 
-def _weight(loaded: LoadedModel, path: str) -> torch.nn.Parameter:
-    return get_module(loaded.model, path, loaded.arch.model_type).weight
+def _weight(loaded: LoadedModel, path: str) -> torch.Tensor:
+    """The tensor holding ``path``'s weight (for an offloaded module, the copy it is loaded from)."""
+    return writable(get_module(loaded.model, path, loaded.arch.model_type), "weight", path)
 
 
 def _conv1d(loaded: LoadedModel, path: str) -> bool:

@@ -15,6 +15,7 @@ import torch
 from kedit.editing.tokens import encode_rows, subject_row
 from kedit.methods.base import Edit, EditContext, help_field, register, weights_restored
 from kedit.models.architecture import get_module, head_logits
+from kedit.models.offload import OffloadError
 
 
 @dataclass
@@ -41,6 +42,9 @@ def compute_ft(ctx: EditContext, requests, cfg: FTConfig) -> Edit:
     enc = encode_rows(loaded.tokenizer, [subject_row(r.prompt, r.subject, r.target_new) for r in requests]).to(loaded.device)
     n_tok = torch.bincount(enc.pred_row, minlength=len(requests)).clamp(min=1)
     weights = [get_module(model, p, arch.model_type).weight for p in paths]
+    for p, w in zip(paths, weights):
+        if w.device.type == "meta":
+            raise OffloadError(f"FT-L trains {p}.weight in place, but device_map offloads that module: give it a device in device_map, or edit other layers")
     with weights_restored(loaded, paths):
         originals = [w.detach().clone() for w in weights]
         for w in weights:

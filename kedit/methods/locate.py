@@ -80,6 +80,11 @@ def memit_spread(i: int, n_layers: int) -> float:
     return 1.0 / (n_layers - i)
 
 
+def _normed(norm: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``norm(x)`` computed in the norm's dtype, returned float32 on ``x``'s device (the norm may sit on another)."""
+    return norm(x.to(next(norm.parameters()).dtype)).float().to(x.device)
+
+
 def stream_change(loaded, layer: int, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
     """How far the residual stream moves (n, d) when layer ``layer``'s MLP output goes from ``before`` to ``after`` (n, d).
 
@@ -90,9 +95,8 @@ def stream_change(loaded, layer: int, before: torch.Tensor, after: torch.Tensor)
     if arch.post_mlp_norm is None:
         return after - before
     norm = layer_module(loaded.model, arch, arch.post_mlp_norm, layer)
-    dtype = next(norm.parameters()).dtype
     with torch.no_grad():
-        return norm(after.to(dtype)).float() - norm(before.to(dtype)).float()
+        return _normed(norm, after) - _normed(norm, before)
 
 
 def mlp_change(loaded, layer: int, mlp_out: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
@@ -112,8 +116,8 @@ def mlp_change(loaded, layer: int, mlp_out: torch.Tensor, wanted: torch.Tensor) 
     rms = lambda x: x.pow(2).mean(-1, keepdim=True).sqrt()  # noqa: E731
     with torch.no_grad():
         y = mlp_out.float()
-        gain = norm_gain(norm, y.shape[-1], next(norm.parameters()))
-        target = norm(y.to(next(norm.parameters()).dtype)).float() + wanted
+        gain = norm_gain(norm, y.shape[-1], torch.empty(0, dtype=next(norm.parameters()).dtype, device=y.device))
+        target = _normed(norm, y) + wanted
         ridge = 1e-2 * gain.pow(2).mean()
         u = (gain * target + ridge * y / rms(y)) / (gain.pow(2) + ridge)
         return u * (rms(y) / rms(u)) - y

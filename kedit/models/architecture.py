@@ -79,8 +79,9 @@ def layer_module(model: nn.Module, arch: Architecture, template: str, layer: int
 
 
 def norm_gain(norm: nn.Module, d: int, like: torch.Tensor) -> torch.Tensor:
-    """The per-feature gain ``g`` of an RMS norm ``f(x) = x / rms(x) * g``: ``f(ones)`` (rms(ones) = 1)."""
-    return norm(torch.ones(1, d, dtype=like.dtype, device=like.device))[0].float()
+    """The per-feature gain ``g`` of an RMS norm ``f(x) = x / rms(x) * g``: ``f(ones)`` (rms(ones) = 1),
+    computed in ``like``'s dtype and returned (d,) float32 on ``like``'s device."""
+    return norm(torch.ones(1, d, dtype=like.dtype, device=like.device))[0].float().to(like.device)
 
 
 def head_logits(model: nn.Module, arch: Architecture, hidden: torch.Tensor) -> torch.Tensor:

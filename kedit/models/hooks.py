@@ -18,9 +18,16 @@ class StopForward(Exception):
     """Raised by a hook once everything needed has been read."""
 
 
+def first(output):
+    """A module's main output: the tensor itself, or the first element of a tuple (some
+    architectures' blocks return ``(hidden_states, ...)``)."""
+    return output[0] if isinstance(output, tuple) else output
+
+
 @contextmanager
 def record(reads: Mapping[str, tuple[nn.Module, str]], stop_at: nn.Module | None = None) -> Iterator[dict]:
-    """Record, per name, a module's first positional input (``"input"``) or its output (``"output"``).
+    """Record, per name, a module's first positional input (``"input"``) or its output (``"output"``;
+    of a block that returns a tuple, its first element: the hidden state).
 
     The dict yielded fills in during the forward pass. With ``stop_at`` the pass is
     cut short after that module runs (wrap the pass in :func:`run_stopping`).
@@ -29,7 +36,7 @@ def record(reads: Mapping[str, tuple[nn.Module, str]], stop_at: nn.Module | None
 
     def make(name, what):
         def hook(module, args, output):
-            seen[name] = args[0] if what == "input" else output
+            seen[name] = args[0] if what == "input" else first(output)
 
         return hook
 
@@ -54,8 +61,12 @@ def run_stopping(fn: Callable[[], object]) -> None:
 
 @contextmanager
 def edit_output(module: nn.Module, fn: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[None]:
-    """Replace ``module``'s output ``y`` by ``fn(y)`` during the context."""
-    handle = module.register_forward_hook(lambda m, args, out: fn(out))
+    """Replace ``module``'s output ``y`` (of a tuple, its first element) by ``fn(y)`` during the context."""
+
+    def hook(module, args, out):
+        return (fn(out[0]), *out[1:]) if isinstance(out, tuple) else fn(out)
+
+    handle = module.register_forward_hook(hook)
     try:
         yield
     finally:
@@ -80,9 +91,10 @@ def gather_at(t: torch.Tensor, rows: torch.Tensor, pos: torch.Tensor, device) ->
 
 
 @contextmanager
-def replay_below(layers: nn.ModuleList, layer: int, hidden_in: torch.Tensor) -> Iterator[None]:
+def replay_below(layers: nn.ModuleList, layer: int, hidden_in: torch.Tensor, as_tuple: bool = False) -> Iterator[None]:
     """Skip the decoder blocks below ``layer``: they pass their input through and the block
     just below ``layer`` returns ``hidden_in``, the (B, T, d) state recorded at ``layer``'s input.
+    ``as_tuple``: the blocks return ``(hidden_states, ...)`` (see ``LoadedModel.block_returns_tuple``).
 
     Sound whenever nothing below ``layer`` depends on what is being optimised. A block's own
     ``forward`` attribute (accelerate's device hooks under ``device_map`` live there) is put
@@ -92,11 +104,13 @@ def replay_below(layers: nn.ModuleList, layer: int, hidden_in: torch.Tensor) -> 
         yield
         return
 
+    wrap = (lambda h: (h,)) if as_tuple else (lambda h: h)  # noqa: E731
+
     def passthrough(hidden_states, *args, **kwargs):
-        return hidden_states
+        return wrap(hidden_states)
 
     def cached(hidden_states, *args, **kwargs):
-        return hidden_in
+        return wrap(hidden_in)
 
     own = [vars(layers[i]).get("forward") for i in range(layer)]
     try:

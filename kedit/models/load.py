@@ -20,7 +20,9 @@ from typing import Callable
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from kedit.models.architecture import Architecture, architecture_for
+from kedit.models.architecture import Architecture, architecture_for, get_module
+from kedit.models.hooks import StopForward, run_stopping
+from kedit.models.offload import input_device, offloaded_copy, readable
 from kedit.paths import cache_dir
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -69,11 +71,13 @@ class LoadedModel:
     arch: Architecture
     fingerprint: str  # sha256 over the weights at load time
     source: str  # what was actually read: GGUF file, directory or Hub id
+    block_returns_tuple: bool = False  # blocks return (hidden_states, ...): GPT-J before transformers 5.2x
     extra: dict = field(default_factory=dict)
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        """Where inputs go (the first module's device, also when accelerate offloads it)."""
+        return input_device(self.model)
 
     @property
     def n_layers(self) -> int:
@@ -81,9 +85,20 @@ class LoadedModel:
 
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
-    """sha256 over every parameter's name, shape, dtype and bytes (order of ``named_parameters``)."""
+    """sha256 over every parameter's name, shape, dtype and bytes (order of ``named_parameters``;
+    an offloaded parameter is read from where accelerate stores it, and a CPU copy tied to one
+    already hashed is skipped, as ``named_parameters`` skips tied resident ones)."""
     h = hashlib.sha256()
+    stored = set()  # (data_ptr, shape) of CPU copies, which stay alive, so no address is reused
     for name, p in model.named_parameters():
+        if p.device.type == "meta":
+            owner, _, attr = name.rpartition(".")
+            module = model.get_submodule(owner)
+            p = readable(module, attr)
+            if offloaded_copy(module, attr) is p:  # a stored CPU copy, not one read from disk
+                if (p.data_ptr(), p.shape) in stored:
+                    continue
+                stored.add((p.data_ptr(), p.shape))
         t = p.detach().cpu().contiguous()
         h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
@@ -168,4 +183,24 @@ def prepare(model: PreTrainedModel, tok: PreTrainedTokenizerBase, name: str, sou
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "right"
-    return LoadedModel(name=name, model=model, tokenizer=tok, arch=arch, fingerprint=weights_fingerprint(model), source=source)
+    return LoadedModel(
+        name=name, model=model, tokenizer=tok, arch=arch, fingerprint=weights_fingerprint(model), source=source, block_returns_tuple=_block_returns_tuple(model, arch)
+    )
+
+
+def _block_returns_tuple(model: PreTrainedModel, arch: Architecture) -> bool:
+    """Whether the decoder blocks return a tuple, read off one token through the first block
+    (the convention differs between architectures and transformers versions)."""
+    seen = []
+
+    def hook(module, args, out):
+        seen.append(isinstance(out, tuple))
+        raise StopForward
+
+    handle = get_module(model, arch.layers, arch.model_type)[0].register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            run_stopping(lambda: model(input_ids=torch.zeros(1, 1, dtype=torch.long, device=input_device(model))))
+    finally:
+        handle.remove()
+    return seen[0]

@@ -39,7 +39,7 @@ class SplitRows:
     def rows(self, idx: torch.Tensor) -> "SplitRows":
         width = int(self.tail_mask[idx].sum(1).max())
         return SplitRows(
-            kv=[(k[idx], v[idx]) for k, v in self.kv],
+            kv=[(k[idx.to(k.device)], v[idx.to(v.device)]) for k, v in self.kv],  # layers may sit on other devices
             prefix_mask=self.prefix_mask[idx],
             input_ids=self.input_ids[idx, :width],
             tail_mask=self.tail_mask[idx, :width],
@@ -58,7 +58,9 @@ class SplitRows:
 
 
 def gather_tails(x: torch.Tensor, start: torch.Tensor, lengths: torch.Tensor, fill=0) -> torch.Tensor:
-    """``x`` (B, T, ...) -> (B, S, ...) with row b holding ``x[b, start[b] : lengths[b]]``, padded with ``fill``."""
+    """``x`` (B, T, ...) -> (B, S, ...) with row b holding ``x[b, start[b] : lengths[b]]``, padded with ``fill``
+    (on ``x``'s device, which may differ from that of ``start`` and ``lengths``)."""
+    start, lengths = start.to(x.device), lengths.to(x.device)
     span = lengths - start
     S = int(span.max())
     j = torch.arange(S, device=x.device)

@@ -1,0 +1,77 @@
+"""Models whose modules accelerate offloads (``device_map`` with too little device memory):
+edits must land in the stored copy the module is loaded from, and a copy that cannot take
+them (disk) must be refused by name, not silently lose the edit."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kedit.editing.requests import make_requests
+from kedit.methods import apply_edit, get_method, make_config, restore
+from kedit.models import prepare
+from kedit.models.architecture import get_module
+from kedit.models.offload import OffloadError, readable
+
+from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
+from tests.tiny import TINY, make_tiny
+
+
+def logits(loaded, text="John Smith's birthplace is"):
+    ids = loaded.tokenizer(text, return_tensors="pt").to(loaded.device)
+    with torch.no_grad():
+        return loaded.model(**ids).logits.float().cpu()
+
+
+def cpu_offloaded(arch, tokenizer):
+    """A tiny model whose every parameter is offloaded to a CPU copy and loaded per forward."""
+    from accelerate import cpu_offload
+
+    model = make_tiny(arch, tokenizer).model
+    cpu_offload(model, execution_device=torch.device("cpu"))
+    assert all(p.device.type == "meta" for p in model.parameters())
+    return prepare(model, tokenizer, name=f"tiny-{arch}-offloaded", source="random", device=None)
+
+
+@pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge", "PMET", "AlphaEdit"])
+def test_an_offloaded_model_is_edited_in_its_stored_copy(tokenizer, raw_requests, corpus, method):
+    reqs = make_requests(raw_requests)
+    cfg = make_config(get_method(method), METHOD_HP[method])
+    for arch in sorted(TINY):
+        ref, off = make_tiny(arch, tokenizer), cpu_offloaded(arch, tokenizer)
+        assert off.fingerprint == ref.fingerprint, arch
+        want = get_method(method).compute(ctx_for(ref, corpus), reqs, cfg)
+        edit = get_method(method).compute(ctx_for(off, corpus), reqs, cfg)
+        for path, upd in want.updates.items():
+            torch.testing.assert_close(edit.updates[path], upd, rtol=1e-4, atol=1e-6 * upd.abs().max().item())
+        unedited = logits(off)
+        apply_edit(ref, want)
+        originals = apply_edit(off, edit)
+        assert not torch.equal(logits(off), unedited), arch  # the next forward loads the edited copy
+        torch.testing.assert_close(logits(off), logits(ref), rtol=1e-4, atol=1e-4)
+        restore(off, originals)
+        assert torch.equal(logits(off), unedited), arch
+        assert all(p.device.type == "meta" for p in off.model.parameters()), arch
+
+
+def test_ft_l_refuses_an_offloaded_layer_by_name(tokenizer, raw_requests, corpus):
+    off = cpu_offloaded("llama", tokenizer)
+    with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj"):
+        get_method("FT-L").compute(ctx_for(off, corpus), make_requests(raw_requests), make_config(get_method("FT-L"), METHOD_HP["FT-L"]))
+
+
+def test_a_disk_offloaded_layer_is_refused_by_name_and_the_model_is_unchanged(tokenizer, raw_requests, corpus, tmp_path):
+    from accelerate import dispatch_model
+
+    tiny = make_tiny("llama", tokenizer)
+    device_map = {"model.embed_tokens": "cpu", "model.rotary_emb": "cpu", "model.norm": "cpu", "lm_head": "cpu"}
+    device_map |= {f"model.layers.{i}": ("disk" if i == 2 else "cpu") for i in range(4)}
+    dispatch_model(tiny.model, device_map=device_map, offload_dir=str(tmp_path / "offload"))
+    disk = prepare(tiny.model, tokenizer, name="tiny-llama-disk", source="random", device=None)
+    assert disk.fingerprint == tiny.fingerprint
+    down_proj = get_module(disk.model, "model.layers.2.mlp.down_proj")
+    stored = readable(down_proj, "weight").clone()
+    before = logits(disk)
+    with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj\.weight is offloaded to disk"):
+        get_method("MEMIT").compute(ctx_for(disk, corpus), make_requests(raw_requests), make_config(get_method("MEMIT"), METHOD_HP["MEMIT"]))
+    assert torch.equal(readable(down_proj, "weight"), stored) and torch.equal(logits(disk), before)
