@@ -18,7 +18,7 @@ import argparse
 import json
 import time
 
-from common import RESULTS, ROOT, machine, peak_rss_mib, run_child, write_results
+from common import RESULTS, ROOT, device_suffix, machine, peak_gpu_mib, peak_rss_mib, run_child, write_results
 
 LAYERS = {"smollm2-135m": [4, 5, 6, 7, 8], "gemma3-270m": [2, 3, 4, 5]}
 
@@ -33,7 +33,7 @@ def child(args) -> dict:
     rows = load_rows(ROOT / "datasets" / "distinct_subject")
     names = (ROOT / "kedit" / "data" / "names" / "names.txt").read_text().split("\n")
     edits = [dict(r, subject=names[i], paraphrase_prompts=[], neighborhood_prompts=[]) for i, r in zip(range(args.size), (rows * (args.size // len(rows) + 1)))]
-    loaded = load_model(args.model)
+    loaded = load_model(args.model, dtype=args.dtype, device=args.device)
     ctx = EditContext(loaded, StatsSettings(corpus=get_corpus(), n_samples=2000, max_length=128), progress=False)
     cfg = make_config(get_method("MEMIT"), dict(layers=LAYERS[args.model], context_tokens=0, v_num_grad_steps=args.steps, early_stop_loss=0.0, v_lr=1.0, mom2_update_weight=3500))
     ctx.second_moments(cfg.layers)
@@ -41,21 +41,23 @@ def child(args) -> dict:
     t = time.perf_counter()
     edit = get_method("MEMIT").compute(ctx, make_requests(edits), cfg)
     return {"model": args.model, "size": args.size, "edit_s": time.perf_counter() - t, "values_s": edit.info["values_s"],
-            "peak_rss_mib": peak_rss_mib(), "rss_before_edit_mib": before}
+            "peak_rss_mib": peak_rss_mib(), "rss_before_edit_mib": before, "peak_gpu_mib": peak_gpu_mib()}
 
 
-def plot(rows: list[dict]) -> str:
+def plot(rows: list[dict], name: str) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    on_gpu = any(r.get("peak_gpu_mib") is not None for r in rows)
+    memory = "peak_gpu_mib" if on_gpu else "peak_rss_mib"
     for model in dict.fromkeys(r["model"] for r in rows):
-        pts = sorted((r["size"], r["edit_s"], r["peak_rss_mib"]) for r in rows if r["model"] == model)
+        pts = sorted((r["size"], r["edit_s"], r[memory]) for r in rows if r["model"] == model)
         a.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=model)
         b.plot([p[0] for p in pts], [p[2] for p in pts], marker="o", label=model)
-    for ax, label in ((a, "edit time (s)"), (b, "peak memory (MiB)")):
+    for ax, label in ((a, "edit time (s)"), (b, f"peak {'GPU ' if on_gpu else ''}memory (MiB)")):
         ax.set_xscale("log")
         ax.set_xlabel("edits in the batch")
         ax.set_ylabel(label)
@@ -64,7 +66,7 @@ def plot(rows: list[dict]) -> str:
     a.set_yscale("log")
     fig.suptitle("MEMIT edit cost vs batch size (value steps fixed)")
     fig.tight_layout()
-    name = "scaling_batch_size.png"
+    name = f"{name}.png"
     fig.savefig(RESULTS / name, dpi=120)
     plt.close(fig)
     return name
@@ -85,6 +87,8 @@ def main() -> None:
     p.add_argument("--sizes", default="1,10,100,1000")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--merge", action="store_true", help="keep the existing result file's other points")
+    p.add_argument("--device", default="cpu", help="torch device of the model, e.g. cuda")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -93,26 +97,32 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
     rows = [
-        run_child(ROOT / "benchmarks" / "bench_scaling.py", ["--model", m, "--size", s, "--steps", str(args.steps)]) | {"steps": args.steps}
+        run_child(ROOT / "benchmarks" / "bench_scaling.py", ["--model", m, "--size", s, "--steps", str(args.steps), "--device", args.device, "--dtype", args.dtype])
+        | {"steps": args.steps}
         for m in args.models.split(",")
         for s in args.sizes.split(",")
     ]
+    name = "scaling_batch_size" + device_suffix(args.device, args.dtype)
     if args.merge:
-        rows = merge_points(rows, RESULTS / "scaling_batch_size.json", args.steps)
-    png = plot(rows)
+        rows = merge_points(rows, RESULTS / f"{name}.json", args.steps)
+    png = plot(rows, name)
     md = [
-        f"# MEMIT edit cost vs batch size ({args.steps} value steps, no context prefixes)",
+        f"# MEMIT edit cost vs batch size ({args.steps} value steps, no context prefixes; {args.device}, {args.dtype})",
         "",
-        "| model | edits | edit s | of which values s | s per edit | peak MiB |",
-        "|---|---|---|---|---|---|",
-        *[f"| {r['model']} | {r['size']} | {r['edit_s']:.1f} | {r['values_s']:.1f} | {r['edit_s'] / r['size']:.2f} | {r['peak_rss_mib']:.0f} |" for r in rows],
+        "| model | edits | edit s | of which values s | s per edit | peak MiB | peak GPU MiB |",
+        "|---|---|---|---|---|---|---|",
+        *[
+            f"| {r['model']} | {r['size']} | {r['edit_s']:.1f} | {r['values_s']:.1f} | {r['edit_s'] / r['size']:.2f} | {r['peak_rss_mib']:.0f} "
+            f"| {'–' if r.get('peak_gpu_mib') is None else round(r['peak_gpu_mib'])} |"
+            for r in rows
+        ],
         "",
         f"![{png}]({png})",
         "",
         f"Machine: {json.dumps(machine())}",
         "",
     ]
-    write_results("scaling_batch_size", {"machine": machine(), "rows": rows}, "\n".join(md))
+    write_results(name, {"machine": machine(), "rows": rows}, "\n".join(md))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import argparse
 import json
 import time
 
-from common import RESULTS, ROOT, machine, peak_rss_mib, preset_hparams, run_child, write_results
+from common import RESULTS, ROOT, device_suffix, machine, peak_gpu_mib, peak_rss_mib, preset_hparams, run_child, write_results
 
 MODES = ("batched", "one_by_one", "reference_loop")
 
@@ -37,7 +37,7 @@ def child(args) -> dict:
     from kedit.methods import EditContext, StatsSettings
     from kedit.models import load_model
 
-    loaded = load_model(args.model)
+    loaded = load_model(args.model, dtype=args.dtype, device=args.device)
     reqs = make_requests(load_rows(ROOT / args.data)[: args.n])
     ctx = EditContext(loaded, StatsSettings(corpus=get_corpus(), n_samples=2000, max_length=128), progress=False, value_optimiser=args.mode)
     hparams = preset_hparams(args.preset, "MEMIT") | json.loads(args.hparams)
@@ -51,6 +51,7 @@ def child(args) -> dict:
         "edit_s": res.timings["edit_s"],
         "total_s": time.perf_counter() - t,
         "peak_rss_mib": peak_rss_mib(),
+        "peak_gpu_mib": peak_gpu_mib(),
         "value_steps_mean": res.info["value_steps_mean"],
         **res.metrics,
     }
@@ -63,6 +64,8 @@ def main() -> None:
     p.add_argument("--data", default="datasets/distinct_subject")
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--hparams", default="{}", help="JSON overriding the preset's MEMIT hyper-parameters")
+    p.add_argument("--device", default="cpu", help="torch device of the model, e.g. cuda")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     p.add_argument("--name", help="result file name (default: values_batched_vs_loop_<model>)")
     p.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated modes to run")
@@ -72,29 +75,31 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args)))
         return
-    name = args.name or f"values_batched_vs_loop_{args.model}"
-    setting = {k: getattr(args, k) for k in ("model", "preset", "data", "n", "hparams")}
+    name = args.name or f"values_batched_vs_loop_{args.model}{device_suffix(args.device, args.dtype)}"
+    setting = {k: getattr(args, k) for k in ("model", "preset", "data", "n", "hparams", "device", "dtype")}
     common = ["--model", args.model, "--preset", args.preset, "--data", args.data, "--n", str(args.n), "--hparams", args.hparams]
+    common += ["--device", args.device, "--dtype", args.dtype]
     rows = {}
     if args.merge and (RESULTS / f"{name}.json").exists():
         old = json.loads((RESULTS / f"{name}.json").read_text())
-        if {k: old["args"].get(k) for k in setting} != setting:
+        if {k: old["args"].get(k, p.get_default(k)) for k in setting} != setting:
             raise SystemExit(f"--merge: {name}.json was measured with other arguments: {old['args']}")
         rows = old["rows"]
     rows |= {mode: run_child(ROOT / "benchmarks" / "bench_values.py", common + ["--mode", mode]) for mode in args.modes.split(",")}
     b = rows["batched"]
     loops = [rows[m] for m in MODES[1:] if m in rows]
     speedup = {r["mode"]: r["values_s"] / b["values_s"] for r in loops}
+    gpu_mib = lambda r: f"{r['peak_gpu_mib']:.0f}" if r.get("peak_gpu_mib") is not None else "–"  # noqa: E731
     faster = lambda mode: f"{speedup[mode]:.1f}x" if mode in speedup else "–"  # noqa: E731
     md = [
-        f"# Value optimisation: batched vs one edit at a time ({args.model}, {b['edits']} edits)",
+        f"# Value optimisation: batched vs one edit at a time ({args.model}, {b['edits']} edits, {args.device}, {args.dtype})",
         "",
         f"MEMIT with the preset's settings (overrides: {args.hparams}); the only difference is how target values are optimised.",
         "",
-        "| mode | value optimisation s | whole edit s | peak memory MiB | efficacy | specificity | mean steps | batched is faster by |",
-        "|---|---|---|---|---|---|---|---|",
+        "| mode | value optimisation s | whole edit s | peak memory MiB | peak GPU memory MiB | efficacy | specificity | mean steps | batched is faster by |",
+        "|---|---|---|---|---|---|---|---|---|",
         *[
-            f"| {r['mode']} | {r['values_s']:.1f} | {r['edit_s']:.1f} | {r['peak_rss_mib']:.0f} | {r['efficacy']:.3f} | {r['specificity']:.3f} "
+            f"| {r['mode']} | {r['values_s']:.1f} | {r['edit_s']:.1f} | {r['peak_rss_mib']:.0f} | {gpu_mib(r)} | {r['efficacy']:.3f} | {r['specificity']:.3f} "
             f"| {r['value_steps_mean']:.1f} | {faster(r['mode'])} |"
             for r in (b, *loops)
         ],

@@ -40,6 +40,18 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_gpu_mib() -> float | None:
+    """Peak memory torch allocated on the current CUDA device so far; None without one."""
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+
+
+def device_suffix(device: str, dtype: str) -> str:
+    """Result-file suffix of a run off the default (CPU, float32), so it never overwrites one."""
+    return "" if (device, dtype) == ("cpu", "float32") else f"_{device.replace(':', '')}_{dtype}"
+
+
 def preset_hparams(preset: str, method: str) -> dict:
     """A method's hyper-parameters from a spec preset file (specs/presets/*.yaml)."""
     data = yaml.safe_load((ROOT / preset).read_text())

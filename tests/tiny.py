@@ -30,7 +30,7 @@ TINY = {
 }
 
 
-def make_tiny(model_type: str, tokenizer, seed: int = 0, dtype=torch.float32):
+def make_tiny(model_type: str, tokenizer, seed: int = 0, dtype=torch.float32, device: str = "cpu"):
     import transformers
 
     from kedit.models import prepare
@@ -41,4 +41,4 @@ def make_tiny(model_type: str, tokenizer, seed: int = 0, dtype=torch.float32):
     )
     torch.manual_seed(seed)
     model = transformers.AutoModelForCausalLM.from_config(config).to(dtype)
-    return prepare(model, tokenizer, name=f"tiny-{model_type}", source="random")
+    return prepare(model, tokenizer, name=f"tiny-{model_type}", source="random", device=device)

@@ -1,0 +1,139 @@
+"""Editing on a GPU and on a model split across devices with accelerate.
+
+These run only where CUDA is present (CI has no GPU): kedit's other tests cover the same
+engine on the CPU, these check what only a second device can show - that statistics, keys,
+values, updates and evaluation keep working when tensors and blocks live on different devices.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kedit.editing.requests import make_requests
+from kedit.evaluate import edit_and_evaluate
+from kedit.methods import apply_edit, get_method, make_config, restore
+from kedit.models import prepare
+from kedit.models.architecture import get_module
+
+from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
+from tests.tiny import TINY, make_tiny
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+METHODS = ["MEMIT", "MEMIT-Merge", "PMET", "AlphaEdit", "FT-L"]
+
+
+def split_device_map(model: torch.nn.Module, blocks_path: str) -> dict[str, int | str]:
+    """Every module on cuda:0 except the upper half of the decoder blocks, which stay on the
+    CPU: the hidden state crosses devices twice (GPU -> CPU -> GPU), and tied embeddings stay
+    together on the GPU."""
+    n = len(model.get_submodule(blocks_path))
+    device_map: dict[str, int | str] = {}
+
+    def walk(module: torch.nn.Module, name: str) -> None:
+        for child_name, child in module.named_children():
+            full = f"{name}.{child_name}" if name else child_name
+            if full == blocks_path:
+                device_map.update({f"{full}.{i}": (0 if i < n // 2 else "cpu") for i in range(n)})
+            elif blocks_path.startswith(full + "."):
+                walk(child, full)
+            else:
+                device_map[full] = 0
+
+    walk(model, "")
+    return device_map
+
+
+def split_tiny(arch: str, tokenizer):
+    """Blocks resident on both devices and run where they are (main_device "cpu": accelerate
+    then offloads nothing), the way a model spread over several GPUs runs."""
+    from accelerate import dispatch_model
+
+    tiny = make_tiny(arch, tokenizer)
+    dispatch_model(tiny.model, device_map=split_device_map(tiny.model, tiny.arch.layers), main_device="cpu")
+    return prepare(tiny.model, tokenizer, name=f"tiny-{arch}-split", source="random", device=None)
+
+
+def gpu_offloaded(arch: str, tokenizer):
+    """Every module offloaded to a CPU copy and run on the GPU: a model larger than the GPU."""
+    from accelerate import cpu_offload
+
+    tiny = make_tiny(arch, tokenizer)
+    cpu_offload(tiny.model, execution_device=torch.device("cuda"))
+    return prepare(tiny.model, tokenizer, name=f"tiny-{arch}-offloaded", source="random", device=None)
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a.double().cpu(), b.double().cpu()
+    return ((a - b).norm() / a.norm()).item()
+
+
+def updates_of(loaded, corpus, method, reqs):
+    ctx = ctx_for(loaded, corpus)
+    return get_method(method).compute(ctx, reqs, make_config(get_method(method), METHOD_HP[method])).updates
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_edits_on_the_gpu_match_the_cpu(tokenizer, raw_requests, corpus, method):
+    """float32 on the GPU gives the CPU's updates; bfloat16 on the GPU those of its float32 twin
+    up to the few percent that bfloat16 forwards move the values (not FT-L's: its changes sit
+    at the L-infinity bound, where bfloat16 rounding flips them)."""
+    reqs = make_requests(raw_requests)
+    for arch in sorted(TINY):
+        cpu = updates_of(make_tiny(arch, tokenizer), corpus, method, reqs)
+        gpu = updates_of(make_tiny(arch, tokenizer, device="cuda"), corpus, method, reqs)
+        half = updates_of(make_tiny(arch, tokenizer, dtype=torch.bfloat16, device="cuda"), corpus, method, reqs) if method != "FT-L" else {}
+        for path, full in cpu.items():
+            assert gpu[path].device.type == "cuda"
+            assert relative_error(full, gpu[path]) < 1e-3, (arch, path)
+            if half:
+                cos = torch.nn.functional.cosine_similarity(full.flatten().double(), half[path].flatten().double().cpu(), dim=0)
+                assert cos > 0.98, (arch, path)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_model_split_across_gpu_and_cpu_edits_and_scores_like_one_on_the_cpu(tokenizer, raw_requests, corpus, method):
+    reqs = make_requests(raw_requests)
+    metrics = ["efficacy", "paraphrase", "specificity"]
+    for arch in sorted(TINY):
+        ref = make_tiny(arch, tokenizer)
+        split = split_tiny(arch, tokenizer)
+        devices = {p.device.type for p in split.model.parameters()}
+        assert devices == {"cuda", "cpu"}, arch
+        cpu_ctx, split_ctx = ctx_for(ref, corpus), ctx_for(split, corpus)
+        cfg = make_config(get_method(method), METHOD_HP[method])
+        expected = get_method(method).compute(cpu_ctx, reqs, cfg)
+        edit = get_method(method).compute(split_ctx, reqs, cfg)
+        for path, full in expected.updates.items():
+            assert relative_error(full, edit.updates[path]) < 1e-3, (arch, path)
+
+        weights = {path: get_module(split.model, path, split.arch.model_type).weight for path in edit.updates}
+        before = {path: (w.device, w.detach().clone()) for path, w in weights.items()}
+        originals = apply_edit(split, edit)
+        for path, (device, w0) in before.items():
+            assert weights[path].device == device and not torch.equal(weights[path], w0), (arch, path)
+        restore(split, originals)
+        for path, (device, w0) in before.items():
+            assert weights[path].device == device and torch.equal(weights[path], w0), (arch, path)
+
+        want = edit_and_evaluate(cpu_ctx, method, METHOD_HP[method], reqs, metrics).metrics
+        got = edit_and_evaluate(split_ctx, method, METHOD_HP[method], reqs, metrics).metrics
+        for name in metrics:
+            assert got[name] == pytest.approx(want[name], abs=0.05), (arch, name)
+
+
+@pytest.mark.parametrize("method", ["MEMIT", "PMET"])
+def test_a_model_offloaded_to_the_cpu_and_run_on_the_gpu_is_edited_like_one_on_the_cpu(tokenizer, raw_requests, corpus, method):
+    reqs = make_requests(raw_requests)
+    for arch in sorted(TINY):
+        ref, off = make_tiny(arch, tokenizer), gpu_offloaded(arch, tokenizer)
+        assert off.fingerprint == ref.fingerprint, arch
+        cfg = make_config(get_method(method), METHOD_HP[method])
+        want = get_method(method).compute(ctx_for(ref, corpus), reqs, cfg)
+        edit = get_method(method).compute(ctx_for(off, corpus), reqs, cfg)
+        for path, upd in want.updates.items():
+            assert relative_error(upd, edit.updates[path]) < 1e-3, (arch, path)
+        want_scores = edit_and_evaluate(ctx_for(ref, corpus), method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics
+        got_scores = edit_and_evaluate(ctx_for(off, corpus), method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics
+        assert got_scores == pytest.approx(want_scores, abs=0.05), arch
