@@ -69,8 +69,11 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).norm() / a.norm()).item()
 
 
-def updates_of(loaded, corpus, method, reqs):
+def updates_of(loaded, corpus, method, reqs, prefixes: dict):
+    """The edit's updates; context prefixes are taken from (or, the first time, put into) ``prefixes``,
+    so that models of another device or dtype edit the same prompts."""
     ctx = ctx_for(loaded, corpus)
+    ctx._templates = prefixes
     return get_method(method).compute(ctx, reqs, make_config(get_method(method), METHOD_HP[method])).updates
 
 
@@ -81,9 +84,10 @@ def test_edits_on_the_gpu_match_the_cpu(tokenizer, raw_requests, corpus, method)
     at the L-infinity bound, where bfloat16 rounding flips them)."""
     reqs = make_requests(raw_requests)
     for arch in sorted(TINY):
-        cpu = updates_of(make_tiny(arch, tokenizer), corpus, method, reqs)
-        gpu = updates_of(make_tiny(arch, tokenizer, device="cuda"), corpus, method, reqs)
-        half = updates_of(make_tiny(arch, tokenizer, dtype=torch.bfloat16, device="cuda"), corpus, method, reqs) if method != "FT-L" else {}
+        prefixes = {}
+        cpu = updates_of(make_tiny(arch, tokenizer), corpus, method, reqs, prefixes)
+        gpu = updates_of(make_tiny(arch, tokenizer, device="cuda"), corpus, method, reqs, prefixes)
+        half = updates_of(make_tiny(arch, tokenizer, dtype=torch.bfloat16, device="cuda"), corpus, method, reqs, prefixes) if method != "FT-L" else {}
         for path, full in cpu.items():
             assert gpu[path].device.type == "cuda"
             assert relative_error(full, gpu[path]) < 1e-3, (arch, path)
