@@ -33,8 +33,9 @@ def _validate(*args):
     return CliRunner().invoke(main, ["validate", *args])
 
 
-def test_the_shipped_specs_are_valid():
-    res = _validate(str(ROOT / "specs"))
+@pytest.mark.parametrize("folder", ["specs", "benchmarks/gpu"])
+def test_the_shipped_specs_are_valid(folder):
+    res = _validate(str(ROOT / folder))
     assert res.exit_code == 0, res.output
     assert "0 with errors" in res.output
 
