@@ -148,10 +148,15 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     from kedit.editing.requests import RequestError, make_requests
     from kedit.evaluate import edit_and_evaluate, edit_sequentially
     from kedit.methods import EditContext, StatsSettings
-    from kedit.models import ArchitectureError, ModelLoadError, load_model
+    from kedit.models import ArchitectureError, ModelLoadError, check_device, load_model
     from kedit.report.build import build_report, write_report
 
     started = time.perf_counter()
+    if spec.model.device_map is None:
+        try:  # before the data is built: a machine without the device can do nothing
+            check_device(spec.model.device)
+        except ModelLoadError as e:
+            raise RunError(f"model.device: {e}") from None
     where = report_dir(spec, out)
     cells_dir = where / "cells"
     timings: dict[str, float] = {}

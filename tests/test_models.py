@@ -50,6 +50,13 @@ def test_missing_gguf_and_unknown_dtype_are_clear(tmp_path):
         load_model("smollm2-135m", dtype="int3")
 
 
+def test_a_device_this_machine_lacks_is_named_before_anything_loads():
+    with pytest.raises(ModelLoadError, match=r"'cuda:99': (no CUDA device is available|this machine has)"):
+        load_model("no-such-model-is-read", device="cuda:99")
+    with pytest.raises(ModelLoadError, match="unknown device 'gpu0'"):
+        load_model("no-such-model-is-read", device="gpu0")
+
+
 def test_a_missing_local_model_directory_is_clear(tmp_path):
     with pytest.raises(ModelLoadError, match="cannot load model"):
         load_model(str(tmp_path / "no-model-here"))

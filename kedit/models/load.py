@@ -153,6 +153,24 @@ def resolve_source(name: str) -> tuple[str, Path | None]:
     return name, None
 
 
+def check_device(device: str) -> torch.device:
+    """``device`` as a ``torch.device``, or a :class:`ModelLoadError` saying why this machine has none such."""
+    try:
+        d = torch.device(device)
+    except RuntimeError as e:
+        raise ModelLoadError(f"unknown device {device!r} ({e}); use e.g. cpu, cuda, cuda:1, mps") from None
+    if d.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise ModelLoadError(f"device {device!r}: no CUDA device is available here (torch {torch.__version__}, {build}); use device: cpu")
+        if d.index is not None and d.index >= n:
+            raise ModelLoadError(f"device {device!r}: this machine has {n} CUDA device(s), cuda:0..cuda:{n - 1}")
+    if d.type == "mps" and not torch.backends.mps.is_available():
+        raise ModelLoadError(f"device {device!r}: MPS is not available here; use device: cpu")
+    return d
+
+
 def load_model(name: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu", device_map: str | None = None) -> LoadedModel:
     """Load ``name``: an embedded name (see ``EMBEDDED``), a ``.gguf`` path, a directory or a Hub id.
 
@@ -161,6 +179,8 @@ def load_model(name: str = DEFAULT_MODEL, dtype: str = "float32", device: str = 
     """
     if dtype not in DTYPES:
         raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    if device_map is None:
+        check_device(device)
     source, gguf = resolve_source(name)
     where = _dequantised_dir(gguf) if gguf is not None else source
     try:

@@ -132,6 +132,14 @@ def test_a_batch_larger_than_the_dataset_is_refused_before_any_work(project):
     assert not list((project.parent / "reports").glob("*/cells/*"))
 
 
+def test_a_device_the_machine_lacks_is_refused_before_any_work(project):
+    spec = yaml.safe_load(project.read_text())
+    spec["model"]["device"] = "cuda:99"
+    project.write_text(yaml.safe_dump(spec))
+    _run_fails(["run", str(project)], "model.device: device 'cuda:99'")
+    assert not (project.parent / "reports").exists()
+
+
 def test_a_layer_outside_the_model_is_refused(project):
     spec = yaml.safe_load(project.read_text())
     spec["methods"][0]["hparams"] = {"layers": [1, 9]}
