@@ -7,8 +7,8 @@ No model file is needed (a random llama of SmolLM2-135M's shape: 30 layers, widt
 receive only source. Times value optimisation at layer 8 for 1, 16 and 88 edits (batched)
 and for 4 edits one at a time the reference implementations' way, each over ``--steps``
 steps with early stopping off (time per step includes the first, delta-free pass); then
-profiles the 1-edit run: GPU kernel time and kernel launches per step, and the operators
-that take the most CPU time.
+profiles the 16-edit run: FLOPs per step and the rate of the matrix products, GPU kernel
+time and kernel launches per step, and the operators that take the most CPU time.
 """
 
 from __future__ import annotations
@@ -73,18 +73,23 @@ def measure(steps: int) -> tuple[dict, str]:
     for n in (1, 16, 88):
         out[f"batched_{n}_s_per_step"] = timed(n, "batched") / steps
     out["reference_loop_4_s_per_edit_step"] = timed(4, "reference_loop") / (4 * steps)
-    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])) as prof:
-        timed(1, "batched")
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else []), with_flops=True) as prof:
+        timed(16, "batched")
     events = prof.key_averages()
+    mm = [e for e in events if e.key == "aten::mm"]
+    mm_s = sum(e.self_device_time_total if on_gpu else e.self_cpu_time_total for e in mm) / 1e6
+    out["gflop_per_step_16_edits"] = sum(e.flops for e in events) / 1e9 / steps
+    out["matmul_gflop_per_s"] = sum(e.flops for e in mm) / 1e9 / mm_s
     kernels = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]  # the kernels themselves, not the ops that launch them
-    out["cuda_kernel_s_per_step_1_edit"] = sum(e.self_device_time_total for e in kernels) / 1e6 / steps if on_gpu else None
+    out["cuda_kernel_s_per_step_16_edits"] = sum(e.self_device_time_total for e in kernels) / 1e6 / steps if on_gpu else None
     out["kernel_launches_per_step"] = sum(e.count for e in events if e.key.startswith("cudaLaunchKernel")) / steps if on_gpu else None
     return out, events.table(sort_by="self_cpu_time_total", row_limit=15)
 
 
 def report(out: dict, table: str, where: dict) -> None:
     per_step = lambda k: f"{out[k] * 1000:.0f} ms"  # noqa: E731
-    gpu = out["cuda_kernel_s_per_step_1_edit"]
+    gpu = out.get("cuda_kernel_s_per_step_16_edits", out.get("cuda_kernel_s_per_step_1_edit"))
+    edits = 16 if "cuda_kernel_s_per_step_16_edits" in out or gpu is None else 1
     md = [
         f"# Value-optimisation steps on {where.get('gpu') or where['cpu']} ({out['dtype']}, random model of SmolLM2-135M's shape)",
         "",
@@ -101,7 +106,7 @@ def report(out: dict, table: str, where: dict) -> None:
         "",
         *(
             [
-                f"GPU kernels run {gpu * 1000:.1f} ms of a {out['batched_1_s_per_step'] * 1000:.0f} ms step with one edit "
+                f"GPU kernels run {gpu * 1000:.1f} ms of a {out[f'batched_{edits}_s_per_step'] * 1000:.0f} ms step with {edits} edit(s) "
                 f"({out['kernel_launches_per_step']:.0f} kernel launches per step): a step this small is bound by launching "
                 "kernels and by Python/autograd on the host, not by the GPU.",
                 "",
@@ -109,7 +114,16 @@ def report(out: dict, table: str, where: dict) -> None:
             if gpu is not None
             else []
         ),
-        "Operators by self CPU time (the 1-edit run):",
+        *(
+            [
+                f"{out['gflop_per_step_16_edits']:.1f} GFLOP per step with 16 edits (first pass included); matrix products run at "
+                f"{out['matmul_gflop_per_s']:.0f} GFLOP/s.",
+                "",
+            ]
+            if "matmul_gflop_per_s" in out
+            else []
+        ),
+        f"Operators by self CPU time (the {edits}-edit run):",
         "",
         "```",
         table,
