@@ -165,7 +165,8 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 
     Interrupted passes resume from checkpointed partial sums. Launched with
     `torchrun --nproc-per-node N -m kedit.cli stats compute ...`, each process takes a shard
-    of the corpus (gloo on CPU, NCCL on GPUs), the sums are all-reduced and rank 0 writes.
+    of the corpus (gloo on CPU; NCCL on GPUs, one GPU per process by LOCAL_RANK), the sums
+    are all-reduced and rank 0 writes.
     """
     import os
 
@@ -176,6 +177,15 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 
     model, settings, wanted = _stats_target(target, layers)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed and model.device.startswith("cuda"):  # one GPU per process: the one torchrun's LOCAL_RANK names
+        import dataclasses
+
+        import torch
+
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        model = dataclasses.replace(model, device=f"cuda:{local}")
+        if torch.cuda.is_available():  # else loading names the missing device
+            torch.cuda.set_device(local)
     if distributed:
         dist.init_process_group("nccl" if model.device.startswith("cuda") else "gloo")
     try:

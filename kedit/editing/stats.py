@@ -85,6 +85,17 @@ def _save(path: Path, stat: SecondMoment) -> None:
     _save_torch(path, {"key": asdict(stat.key), "moment": stat.moment, "count": stat.count})
 
 
+def _sum_over_ranks(t: torch.Tensor) -> torch.Tensor:
+    """A CPU tensor summed over the ranks, returned on the CPU; NCCL reduces GPU tensors only,
+    so there it travels through this rank's GPU."""
+    import torch.distributed as dist
+
+    if dist.get_backend() == "nccl":
+        t = t.to(torch.device("cuda", torch.cuda.current_device()))
+    dist.all_reduce(t)
+    return t.cpu()
+
+
 def _world() -> tuple[int, int]:
     """(rank, world size) of the torch.distributed group, (0, 1) when not distributed."""
     import torch.distributed as dist
@@ -196,16 +207,12 @@ def accumulate(
     if n < n_samples:
         log.warning("corpus %s has only %d windows of %d tokens; asked for %d", corpus.name, n, max_length, n_samples)
     if world > 1:
-        import torch.distributed as dist
-
         for layer in layers:
             if layer not in state.sums:  # a rank that got no window
                 d = reads[layer][0].weight.shape[0 if arch.conv1d else 1]
                 state.sums[layer] = torch.zeros(d, d, dtype=torch.float64)
-            dist.all_reduce(state.sums[layer])
-        total = torch.tensor([state.count], dtype=torch.float64)
-        dist.all_reduce(total)
-        state.count = int(total.item())
+            state.sums[layer] = _sum_over_ranks(state.sums[layer])
+        state.count = int(_sum_over_ranks(torch.tensor([state.count], dtype=torch.float64)).item())
     return {layer: (state.sums[layer], state.count) for layer in layers}
 
 
