@@ -33,7 +33,7 @@ class ModelSection(_Section):
     name: str = _f("smollm2-135m", "Embedded name (smollm2-135m, gemma3-270m), a .gguf file, a local directory or a Hugging Face id.")
     dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights' dtype; statistics and solves always run in float32/float64.")
     device: str = _f("cpu", "torch device, e.g. cpu, cuda, cuda:1.")
-    device_map: str | None = _f(None, "Spread a model too large for one device over several (accelerate), e.g. 'auto'; overrides device.")
+    device_map: str | None = _f(None, "Spread a model too large for one device over several (accelerate), e.g. 'auto'; overrides device. Modules offloaded to the CPU are edited in the copy they are loaded from; disk-offloaded ones cannot be edited.")
 
     @classmethod
     def schema(cls, embedded=(), **_) -> dict:
