@@ -150,7 +150,7 @@ def _loaded(model):
     from kedit.models import ArchitectureError, ModelLoadError, load_model
 
     try:
-        return load_model(model.name, dtype=model.dtype, device=model.device, device_map=model.device_map)
+        return load_model(model.name, dtype=model.dtype, device=model.device, device_map=model.device_map, max_memory=model.max_memory, offload_folder=model.offload_folder)
     except (ModelLoadError, ArchitectureError) as e:
         raise InputError(str(e)) from None
 

@@ -149,6 +149,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     from kedit.evaluate import edit_and_evaluate, edit_sequentially
     from kedit.methods import EditContext, StatsSettings
     from kedit.models import ArchitectureError, ModelLoadError, check_device, load_model
+    from kedit.models.offload import OffloadError
     from kedit.report.build import build_report, write_report
 
     started = time.perf_counter()
@@ -175,7 +176,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
 
     t = time.perf_counter()
     try:
-        loaded = load_model(spec.model.name, dtype=spec.model.dtype, device=spec.model.device, device_map=spec.model.device_map)
+        loaded = load_model(spec.model.name, dtype=spec.model.dtype, device=spec.model.device, device_map=spec.model.device_map, max_memory=spec.model.max_memory, offload_folder=spec.model.offload_folder)
         corpus = get_corpus(spec.statistics.corpus)
     except (ModelLoadError, ArchitectureError, CorpusError) as e:
         raise RunError(str(e)) from None
@@ -229,14 +230,17 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
         before_stats = ctx.stats_seconds
         reqs = requests[cell["dataset"]]
         extra = {}
-        if spec.sequential:
-            result = edit_sequentially(ctx, cell["method"], cell["hparams"], [[reqs[i] for i in idx] for idx in cell["chain"]], spec.metrics)
-            cell_timings = {"edit_s": sum(s["edit_s"] for s in result.steps)}
-            extra = {"steps": result.steps, "batches": cell["chain"]}
-            info = result.steps[-1]["info"]
-        else:
-            result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics)
-            cell_timings, info = result.timings, result.info
+        try:
+            if spec.sequential:
+                result = edit_sequentially(ctx, cell["method"], cell["hparams"], [[reqs[i] for i in idx] for idx in cell["chain"]], spec.metrics)
+                cell_timings = {"edit_s": sum(s["edit_s"] for s in result.steps)}
+                extra = {"steps": result.steps, "batches": cell["chain"]}
+                info = result.steps[-1]["info"]
+            else:
+                result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics)
+                cell_timings, info = result.timings, result.info
+        except OffloadError as e:  # finished cells stay on disk for a resumed run
+            raise RunError(f"{cell['label']}: {e}") from None
         wall = time.perf_counter() - t0
         stats_s += ctx.stats_seconds - before_stats
         record = {k: v for k, v in cell.items() if k != "chain"} | extra | {

@@ -75,3 +75,36 @@ def test_a_disk_offloaded_layer_is_refused_by_name_and_the_model_is_unchanged(to
     with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj\.weight is offloaded to disk"):
         get_method("MEMIT").compute(ctx_for(disk, corpus), make_requests(raw_requests), make_config(get_method("MEMIT"), METHOD_HP["MEMIT"]))
     assert torch.equal(readable(down_proj, "weight"), stored) and torch.equal(logits(disk), before)
+
+
+def test_a_model_loaded_with_too_little_memory_edits_its_resident_layers_and_names_a_disk_one(tokenizer, raw_requests, corpus, tmp_path, monkeypatch):
+    """``load_model(device_map="auto", max_memory=..., offload_folder=...)``: the CPU holds the
+    embeddings and blocks 0-1 (200 KB), blocks 2-3 and the head go to disk. Layers 0-1 are
+    edited as on the resident model; asking for layer 2 is refused, by name, before any work."""
+    from kedit.models import load_model
+
+    tiny = make_tiny("llama", tokenizer)
+    tiny.model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    placed = load_model(str(tmp_path / "model"), device_map="auto", max_memory={"cpu": "200KB"}, offload_folder=str(tmp_path / "offload"))
+    assert placed.model.hf_device_map["model.layers.1"] == "cpu" and placed.model.hf_device_map["model.layers.2"] == "disk"
+    assert placed.fingerprint == tiny.fingerprint
+    reqs = make_requests(raw_requests)
+    low = make_config(get_method("MEMIT"), METHOD_HP["MEMIT"] | {"layers": [0, 1]})
+    ref_ctx, placed_ctx = ctx_for(tiny, corpus), ctx_for(placed, corpus)
+    placed_ctx._templates = ref_ctx._templates  # the same context prefixes
+    want = get_method("MEMIT").compute(ref_ctx, reqs, low)
+    edit = get_method("MEMIT").compute(placed_ctx, reqs, low)
+    for path, upd in want.updates.items():
+        torch.testing.assert_close(edit.updates[path], upd, rtol=1e-4, atol=1e-6 * upd.abs().max().item())
+    apply_edit(tiny, want)
+    apply_edit(placed, edit)
+    torch.testing.assert_close(logits(placed), logits(tiny), rtol=1e-4, atol=1e-4)
+    import kedit.methods.locate
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("values were optimised for an edit that cannot be written")
+
+    monkeypatch.setitem(kedit.methods.locate.VALUE_OPTIMISERS, "batched", no_work)
+    with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj\.weight is offloaded to disk"):
+        get_method("MEMIT").compute(placed_ctx, reqs, make_config(get_method("MEMIT"), METHOD_HP["MEMIT"]))

@@ -148,17 +148,16 @@ def locate_and_edit(
     for g, members in enumerate(groups):
         group_of[members] = g
     last = cfg.layers[-1]
-    t = time.perf_counter()
-    optimise = VALUE_OPTIMISERS[ctx.value_optimiser]
-    values = optimise(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass, progress=ctx.progress)
-    values_s = time.perf_counter() - t
-    target = values.values[-1][group_of.to(values.values[-1].device)]  # (n, d_out)
-
     paths = [arch.mlp_out.format(layer) for layer in cfg.layers]
     updates: dict[str, torch.Tensor] = {}
     layer_keys: dict[int, torch.Tensor] = {}
     residual_norms = []
-    with weights_restored(loaded, paths):
+    with weights_restored(loaded, paths):  # snapshots first: a weight that cannot be edited is named before any work
+        t = time.perf_counter()
+        optimise = VALUE_OPTIMISERS[ctx.value_optimiser]
+        values = optimise(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass, progress=ctx.progress)
+        values_s = time.perf_counter() - t
+        target = values.values[-1][group_of.to(values.values[-1].device)]  # (n, d_out)
         for i, layer in enumerate(cfg.layers):
             reads = {"k": (arch.mlp_out, layer, "input"), "z": (sites[-1], last, "output"), "y": (arch.mlp_out, layer, "output")}
             states = subject_states(loaded, requests, templates, reads)

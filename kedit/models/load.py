@@ -171,11 +171,25 @@ def check_device(device: str) -> torch.device:
     return d
 
 
-def load_model(name: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu", device_map: str | None = None) -> LoadedModel:
+def _memory_keys(max_memory: dict[str, str] | None) -> dict | None:
+    """A spec's ``max_memory`` (string keys, as YAML and JSON give them) in accelerate's form: GPU indices as ints."""
+    return None if max_memory is None else {int(k) if k.isdigit() else k: v for k, v in max_memory.items()}
+
+
+def load_model(
+    name: str = DEFAULT_MODEL,
+    dtype: str = "float32",
+    device: str = "cpu",
+    device_map: str | None = None,
+    max_memory: dict[str, str] | None = None,
+    offload_folder: str | None = None,
+) -> LoadedModel:
     """Load ``name``: an embedded name (see ``EMBEDDED``), a ``.gguf`` path, a directory or a Hub id.
 
     ``device_map`` (e.g. ``"auto"``) spreads a model too large for one device over several
-    with accelerate; ``device`` is then ignored and inputs go to the first layer's device.
+    with accelerate, within ``max_memory`` per device (keys: GPU indices as strings, "cpu")
+    and offloading the rest to ``offload_folder``; ``device`` is then ignored and inputs go to
+    the first layer's device.
     """
     if dtype not in DTYPES:
         raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
@@ -185,7 +199,8 @@ def load_model(name: str = DEFAULT_MODEL, dtype: str = "float32", device: str = 
     where = _dequantised_dir(gguf) if gguf is not None else source
     try:
         tok = AutoTokenizer.from_pretrained(where)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=DTYPES[dtype], **({"device_map": device_map} if device_map else {}))
+        placement = {"device_map": device_map, "max_memory": _memory_keys(max_memory), "offload_folder": offload_folder} if device_map else {}
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=DTYPES[dtype], **placement)
     except OSError as e:
         raise ModelLoadError(
             f"cannot load model {name!r} from {where}: {e}. Offline, use an embedded name "

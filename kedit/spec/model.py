@@ -34,6 +34,10 @@ class ModelSection(_Section):
     dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights' dtype; statistics and solves always run in float32/float64.")
     device: str = _f("cpu", "torch device, e.g. cpu, cuda, cuda:1.")
     device_map: str | None = _f(None, "Spread a model too large for one device over several (accelerate), e.g. 'auto'; overrides device. Modules offloaded to the CPU are edited in the copy they are loaded from; disk-offloaded ones cannot be edited.")
+    max_memory: dict[str, str] | None = _f(
+        None, "With device_map: the most each device may hold, e.g. {'0': '20GiB', 'cpu': '60GiB'}; leave GPU room for value optimisation's activations."
+    )
+    offload_folder: str | None = _f(None, "With device_map: where modules that fit nowhere else are offloaded to disk (those cannot be edited).")
 
     @classmethod
     def schema(cls, embedded=(), **_) -> dict:

@@ -140,6 +140,19 @@ def test_a_device_the_machine_lacks_is_refused_before_any_work(project):
     assert not (project.parent / "reports").exists()
 
 
+def test_a_layer_offloaded_to_disk_is_named_and_the_finished_cells_are_kept(project):
+    """max_memory leaves blocks 2-3 of the tiny llama on disk: MEMIT on layers 0-1 runs,
+    MEMIT-Merge on layers 1-2 is refused with the module named."""
+    spec = yaml.safe_load(project.read_text())
+    spec["model"] |= {"device_map": "auto", "max_memory": {"cpu": "200KB"}, "offload_folder": str(project.parent / "offload")}
+    spec["hparams"]["MEMIT"]["layers"] = [0, 1]
+    spec["batch_sizes"] = [4]
+    project.write_text(yaml.safe_dump(spec))
+    _run_fails(["run", str(project)], "MEMIT-Merge: model.layers.2.mlp.down_proj.weight is offloaded to disk")
+    (cell,) = [json.loads(p.read_text()) for p in (project.parent / "reports").glob("*/cells/*.json")]
+    assert cell["method"] == "MEMIT"
+
+
 def test_a_layer_outside_the_model_is_refused(project):
     spec = yaml.safe_load(project.read_text())
     spec["methods"][0]["hparams"] = {"layers": [1, 9]}
