@@ -173,7 +173,7 @@ def check_device(device: str) -> torch.device:
 
 def _memory_keys(max_memory: dict[str, str] | None) -> dict | None:
     """A spec's ``max_memory`` (string keys, as YAML and JSON give them) in accelerate's form: GPU indices as ints."""
-    return None if max_memory is None else {int(k) if k.isdigit() else k: v for k, v in max_memory.items()}
+    return None if max_memory is None else {int(k) if str(k).isdigit() else k: v for k, v in max_memory.items()}
 
 
 def load_model(
