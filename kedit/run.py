@@ -149,6 +149,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     from kedit.evaluate import edit_and_evaluate, edit_sequentially
     from kedit.methods import EditContext, StatsSettings
     from kedit.models import ArchitectureError, ModelLoadError, check_device, load_model
+    from kedit.editing.values import NonFiniteError
     from kedit.models.offload import OffloadError
     from kedit.report.build import build_report, write_report
 
@@ -239,7 +240,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
             else:
                 result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics)
                 cell_timings, info = result.timings, result.info
-        except OffloadError as e:  # finished cells stay on disk for a resumed run
+        except (OffloadError, NonFiniteError) as e:  # finished cells stay on disk for a resumed run
             raise RunError(f"{cell['label']}: {e}") from None
         wall = time.perf_counter() - t0
         stats_s += ctx.stats_seconds - before_stats

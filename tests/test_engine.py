@@ -190,6 +190,35 @@ def test_with_a_tiny_regulariser_the_edited_layer_maps_each_key_to_its_value(tin
         torch.testing.assert_close(got, wanted, rtol=0, atol=1e-3 * float(wanted.norm(dim=1).max()))
 
 
+def test_states_that_overflow_are_named_before_any_value_step(tokenizer, raw_requests):
+    """float16 overflows in some models' activations (Gemma 3's, measured); kedit says so
+    instead of optimising NaN values into the weights."""
+    from kedit.editing.values import NonFiniteError
+    from tests.tiny import make_tiny
+
+    loaded = make_tiny("llama", tokenizer, dtype=torch.float16)
+    with torch.no_grad():  # block 0's MLP output exceeds float16's range (65504)
+        for name in ("gate_proj", "up_proj", "down_proj"):
+            get_module(loaded.model, f"model.layers.0.mlp.{name}").weight.fill_(1e3)
+    reqs = make_requests(raw_requests)
+    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    with pytest.raises(NonFiniteError, match=r"not finite in torch.float16"):
+        optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings())
+
+
+def test_an_update_that_is_not_finite_is_refused_and_no_weight_changes(tiny):
+    from kedit.editing.values import NonFiniteError
+    from kedit.methods.base import Edit
+
+    paths = [tiny.arch.mlp_out.format(layer) for layer in (1, 2)]
+    before = {p: get_module(tiny.model, p).weight.detach().clone() for p in paths}
+    shape = lambda p: before[p].T.shape if tiny.arch.conv1d else before[p].shape  # noqa: E731  (updates are (d_out, d_in))
+    bad = Edit(updates={paths[0]: torch.ones(shape(paths[0])), paths[1]: torch.full(shape(paths[1]), float("nan"))}, info={})
+    with pytest.raises(NonFiniteError, match=paths[1].replace(".", r"\.") + " is not finite"):
+        apply_edit(tiny, bad)
+    assert all(torch.equal(get_module(tiny.model, p).weight, w) for p, w in before.items())
+
+
 def test_float64_is_used_for_the_solve_whatever_the_model_dtype():
     from kedit.editing.solve import memit_update
 

@@ -43,6 +43,10 @@ from kedit.models.hooks import add_at, edit_output, gather_at, record, replay_be
 from kedit.models.prefix import SplitRows, cache_argument, cache_contents, fits_window, gather_tails, split_rows
 
 
+class NonFiniteError(ArithmeticError):
+    """States or updates that overflowed (float16 does in some models' activations, e.g. Gemma's)."""
+
+
 @dataclass(frozen=True)
 class ValueSettings:
     """The value-optimisation hyper-parameters shared by MEMIT-family methods (EasyEdit's names)."""
@@ -240,6 +244,9 @@ def optimize_values(
                     is_kl=is_kl,
                 )
             )
+    if not all(torch.isfinite(v).all() for v in init) or (kl_init is not None and not torch.isfinite(kl_init).all()):
+        dtype = next(model.parameters()).dtype
+        raise NonFiniteError(f"the model's hidden states are not finite in {dtype} (it overflows in that dtype); use bfloat16 or float32")
     init_norm = [v.norm(dim=-1) for v in init]  # (G,) each
 
     deltas = [torch.zeros_like(v, requires_grad=True) for v in init]

@@ -20,6 +20,7 @@ from kedit.corpus import Corpus
 from kedit.editing.context import context_templates
 from kedit.editing.requests import EditRequest
 from kedit.editing.stats import SecondMoment, second_moments
+from kedit.editing.values import NonFiniteError
 from kedit.models.architecture import get_module
 from kedit.models.load import LoadedModel
 from kedit.models.offload import writable
@@ -159,7 +160,11 @@ def restore(loaded: LoadedModel, originals: dict[str, torch.Tensor]) -> None:
 
 
 def apply_edit(loaded: LoadedModel, edit: Edit) -> dict[str, torch.Tensor]:
-    """Add the edit's updates to the model; returns the original weights for :func:`restore`."""
+    """Add the edit's updates to the model; returns the original weights for :func:`restore`.
+    An update that is not finite is refused before any weight changes."""
+    for path, upd in edit.updates.items():
+        if not torch.isfinite(upd).all():
+            raise NonFiniteError(f"the update of {path} is not finite (model dtype {_weight(loaded, path).dtype}); nothing was applied")
     originals = snapshot(loaded, edit.updates)
     for path, upd in edit.updates.items():
         add_update(loaded, path, upd)
