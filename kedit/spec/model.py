@@ -31,7 +31,7 @@ class ModelSection(_Section):
     """The model to edit."""
 
     name: str = _f("smollm2-135m", "Embedded name (smollm2-135m, gemma3-270m), a .gguf file, a local directory or a Hugging Face id.")
-    dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights' dtype; statistics and solves always run in float32/float64.")
+    dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights' dtype; statistics and solves always run in float32/float64. float16 overflows in some models (Gemma 3); bfloat16 does not.")
     device: str = _f("cpu", "torch device, e.g. cpu, cuda, cuda:1.")
     device_map: str | None = _f(None, "Spread a model too large for one device over several (accelerate), e.g. 'auto'; overrides device. Modules offloaded to the CPU are edited in the copy they are loaded from; disk-offloaded ones cannot be edited.")
     max_memory: dict[str, str] | None = _f(
