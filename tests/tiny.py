@@ -27,6 +27,12 @@ TINY = {
         "Gemma3TextConfig",
         dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64, head_dim=16, sliding_window=64),
     ),
+    "mistral": ("MistralConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64, sliding_window=None)),
+    "qwen3": ("Qwen3Config", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64, head_dim=16)),
+    "gemma2": (
+        "Gemma2Config",
+        dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64, head_dim=16, sliding_window=64),
+    ),
 }
 
 
