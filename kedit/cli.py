@@ -7,6 +7,7 @@ file, a model or dataset that cannot be had, an unwritable output directory.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -150,7 +151,7 @@ def _loaded(model):
     from kedit.models import ArchitectureError, ModelLoadError, load_model
 
     try:
-        return load_model(model.name, dtype=model.dtype, device=model.device, device_map=model.device_map, max_memory=model.max_memory, offload_folder=model.offload_folder)
+        return load_model(**dataclasses.asdict(model))  # the model section's fields are load_model's arguments
     except (ModelLoadError, ArchitectureError) as e:
         raise InputError(str(e)) from None
 
@@ -178,8 +179,6 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
     model, settings, wanted = _stats_target(target, layers)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed and model.device.startswith("cuda"):  # one GPU per process: the one torchrun's LOCAL_RANK names
-        import dataclasses
-
         import torch
 
         local = int(os.environ.get("LOCAL_RANK", "0"))

@@ -148,8 +148,8 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     from kedit.editing.requests import RequestError, make_requests
     from kedit.evaluate import edit_and_evaluate, edit_sequentially
     from kedit.methods import EditContext, StatsSettings
-    from kedit.models import ArchitectureError, ModelLoadError, check_device, load_model
     from kedit.editing.values import NonFiniteError
+    from kedit.models import ArchitectureError, ModelLoadError, check_device, load_model
     from kedit.models.offload import OffloadError
     from kedit.report.build import build_report, write_report
 
@@ -177,7 +177,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
 
     t = time.perf_counter()
     try:
-        loaded = load_model(spec.model.name, dtype=spec.model.dtype, device=spec.model.device, device_map=spec.model.device_map, max_memory=spec.model.max_memory, offload_folder=spec.model.offload_folder)
+        loaded = load_model(**asdict(spec.model))  # the model section's fields are load_model's arguments
         corpus = get_corpus(spec.statistics.corpus)
     except (ModelLoadError, ArchitectureError, CorpusError) as e:
         raise RunError(str(e)) from None
