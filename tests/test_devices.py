@@ -17,6 +17,7 @@ from kedit.models import prepare
 from kedit.models.architecture import get_module
 
 from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
+from tests.test_offload import offloaded
 from tests.tiny import TINY, make_tiny
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -53,15 +54,6 @@ def split_tiny(arch: str, tokenizer):
     tiny = make_tiny(arch, tokenizer)
     dispatch_model(tiny.model, device_map=split_device_map(tiny.model, tiny.arch.layers), main_device="cpu")
     return prepare(tiny.model, tokenizer, name=f"tiny-{arch}-split", source="random", device=None)
-
-
-def gpu_offloaded(arch: str, tokenizer):
-    """Every module offloaded to a CPU copy and run on the GPU: a model larger than the GPU."""
-    from accelerate import cpu_offload
-
-    tiny = make_tiny(arch, tokenizer)
-    cpu_offload(tiny.model, execution_device=torch.device("cuda"))
-    return prepare(tiny.model, tokenizer, name=f"tiny-{arch}-offloaded", source="random", device=None)
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -132,7 +124,7 @@ def test_a_model_split_across_gpu_and_cpu_edits_and_scores_like_one_on_the_cpu(t
 def test_a_model_offloaded_to_the_cpu_and_run_on_the_gpu_is_edited_like_one_on_the_cpu(tokenizer, raw_requests, corpus, method):
     reqs = make_requests(raw_requests)
     for arch in sorted(TINY):
-        ref, off = make_tiny(arch, tokenizer), gpu_offloaded(arch, tokenizer)
+        ref, off = make_tiny(arch, tokenizer), offloaded(arch, tokenizer, runs_on="cuda")  # a model larger than the GPU
         assert off.fingerprint == ref.fingerprint, arch
         cfg = make_config(get_method(method), METHOD_HP[method])
         ref_ctx, off_ctx = ctx_for(ref, corpus), ctx_for(off, corpus)

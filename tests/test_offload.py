@@ -23,12 +23,12 @@ def logits(loaded, text="John Smith's birthplace is"):
         return loaded.model(**ids).logits.float().cpu()
 
 
-def cpu_offloaded(arch, tokenizer):
-    """A tiny model whose every parameter is offloaded to a CPU copy and loaded per forward."""
+def offloaded(arch, tokenizer, runs_on: str = "cpu"):
+    """A tiny model whose every parameter is offloaded to a CPU copy and loaded per forward onto ``runs_on``."""
     from accelerate import cpu_offload
 
     model = make_tiny(arch, tokenizer).model
-    cpu_offload(model, execution_device=torch.device("cpu"))
+    cpu_offload(model, execution_device=torch.device(runs_on))
     assert all(p.device.type == "meta" for p in model.parameters())
     return prepare(model, tokenizer, name=f"tiny-{arch}-offloaded", source="random", device=None)
 
@@ -38,7 +38,7 @@ def test_an_offloaded_model_is_edited_in_its_stored_copy(tokenizer, raw_requests
     reqs = make_requests(raw_requests)
     cfg = make_config(get_method(method), METHOD_HP[method])
     for arch in sorted(TINY):
-        ref, off = make_tiny(arch, tokenizer), cpu_offloaded(arch, tokenizer)
+        ref, off = make_tiny(arch, tokenizer), offloaded(arch, tokenizer)
         assert off.fingerprint == ref.fingerprint, arch
         want = get_method(method).compute(ctx_for(ref, corpus), reqs, cfg)
         edit = get_method(method).compute(ctx_for(off, corpus), reqs, cfg)
@@ -55,7 +55,7 @@ def test_an_offloaded_model_is_edited_in_its_stored_copy(tokenizer, raw_requests
 
 
 def test_ft_l_refuses_an_offloaded_layer_by_name(tokenizer, raw_requests, corpus):
-    off = cpu_offloaded("llama", tokenizer)
+    off = offloaded("llama", tokenizer)
     with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj"):
         get_method("FT-L").compute(ctx_for(off, corpus), make_requests(raw_requests), make_config(get_method("FT-L"), METHOD_HP["FT-L"]))
 
