@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from kedit.editing.values import NonFiniteError
+
 SEED_WORDS = ("The", "Therefore", "Because", "I", "You")
 
 
@@ -24,6 +26,8 @@ def context_templates(loaded, n_tokens: int = 10, words: tuple[str, ...] = SEED_
         ids = tok(word, return_tensors="pt")["input_ids"].to(loaded.device)
         for _ in range(n_tokens - 1):
             logits = model(input_ids=ids).logits[0, -1].float().cpu()
+            if not torch.isfinite(logits).all():
+                raise NonFiniteError.in_model(model)
             top = torch.topk(logits, top_k)
             choice = torch.multinomial(torch.softmax(top.values, -1), 1, generator=generator)
             ids = torch.cat([ids, top.indices[choice].view(1, 1).to(ids.device)], dim=1)

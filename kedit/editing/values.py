@@ -46,6 +46,11 @@ from kedit.models.prefix import SplitRows, cache_argument, cache_contents, fits_
 class NonFiniteError(ArithmeticError):
     """States or updates that overflowed (float16 does in some models' activations, e.g. Gemma's)."""
 
+    @classmethod
+    def in_model(cls, model) -> "NonFiniteError":
+        dtype = next(model.parameters()).dtype
+        return cls(f"the model's hidden states are not finite in {dtype} (it overflows in that dtype); use bfloat16 or float32")
+
 
 @dataclass(frozen=True)
 class ValueSettings:
@@ -245,8 +250,7 @@ def optimize_values(
                 )
             )
     if not all(torch.isfinite(v).all() for v in init) or (kl_init is not None and not torch.isfinite(kl_init).all()):
-        dtype = next(model.parameters()).dtype
-        raise NonFiniteError(f"the model's hidden states are not finite in {dtype} (it overflows in that dtype); use bfloat16 or float32")
+        raise NonFiniteError.in_model(model)
     init_norm = [v.norm(dim=-1) for v in init]  # (G,) each
 
     deltas = [torch.zeros_like(v, requires_grad=True) for v in init]

@@ -153,6 +153,25 @@ def test_a_layer_offloaded_to_disk_is_named_and_the_finished_cells_are_kept(proj
     assert cell["method"] == "MEMIT"
 
 
+def test_a_model_that_overflows_in_its_dtype_is_named_as_an_error_of_the_cell(project, tokenizer):
+    """float16 weights whose block-0 MLP output exceeds float16's range (as Gemma 3's does on
+    real prompts): kedit run stops with the dtype named, not with NaN written into the model."""
+    import torch
+
+    from tests.tiny import make_tiny
+
+    tiny = make_tiny("llama", tokenizer, dtype=torch.float16)
+    with torch.no_grad():
+        for name in ("gate_proj", "up_proj", "down_proj"):
+            tiny.model.get_submodule(f"model.layers.0.mlp.{name}").weight.fill_(1e3)
+    tiny.model.save_pretrained(project.parent / "hot-model")
+    tokenizer.save_pretrained(project.parent / "hot-model")
+    spec = yaml.safe_load(project.read_text())
+    spec["model"] = {"name": str(project.parent / "hot-model"), "dtype": "float16"}
+    project.write_text(yaml.safe_dump(spec))
+    _run_fails(["run", str(project)], "MEMIT: the model's hidden states are not finite in torch.float16")
+
+
 def test_a_layer_outside_the_model_is_refused(project):
     spec = yaml.safe_load(project.read_text())
     spec["methods"][0]["hparams"] = {"layers": [1, 9]}
