@@ -285,24 +285,51 @@ def test_replaying_keeps_the_device_hooks_accelerate_puts_on_blocks(tiny, raw_re
     assert Counting.calls == len(blocks)
 
 
-def test_recomputing_only_the_tails_matches_the_full_forward(tiny):
-    """Positions before the subject's last token are cached; the tails attend to them."""
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+@pytest.mark.parametrize("together", [False, True], ids=["row_per_line", "packed"])
+def test_recomputing_only_the_tails_matches_the_full_forward(tiny, together, attention):
+    """Positions before the subject's last token are cached; the tails attend to them, one
+    row per line or packed several to a line under a block mask, rows taken from two splits."""
     from transformers import DynamicCache
 
     from kedit.editing.tokens import encode_rows, subject_row
-    from kedit.models.prefix import cache_argument, cache_contents, gather_tails, split_rows
+    from kedit.models.prefix import cache_argument, cache_contents, gather_tails, pack_tails, split_rows
 
-    rows = [subject_row("The quick fox. {}'s birthplace is", "John Smith", "Tokyo"), subject_row("{} is a", "Alice Brown"),
-            subject_row("I think. {}'s employer is", "Danielle Darrieux", "Google")]
-    enc = encode_rows(tiny.tokenizer, rows)
+    if attention == "sdpa" and not tiny.model._supports_sdpa:
+        pytest.skip(f"{tiny.arch.model_type} has no SDPA attention")
+    tiny.model.set_attn_implementation(attention)
     backbone = get_module(tiny.model, tiny.arch.backbone)
-    cache = DynamicCache()
-    full = backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **{cache_argument(tiny.model): cache, "use_cache": True}).last_hidden_state
-    split = split_rows(enc.input_ids, enc.attention_mask, enc.subject_pos, cache_contents(cache), 0)
-    tails = backbone(**split.forward_kwargs(tiny.model)).last_hidden_state
-    want = gather_tails(full, enc.subject_pos, enc.attention_mask.sum(1))
-    mask = split.tail_mask.bool()
-    torch.testing.assert_close(tails[mask], want[mask], rtol=0, atol=1e-5)
+    texts = [
+        [("The quick fox. {}'s birthplace is", "John Smith", "Tokyo"), ("{} is a", "Alice Brown", ""), ("I think. {}'s employer is", "Danielle Darrieux", "Google")],
+        [("{} is a", "Thomas Ong", ""), ("{}'s occupation is", "Bob Jones", "actor"), ("The name of the father of {} is", "John Smith", "Mark Twain")],
+    ]
+    splits, wants, picked = [], [], [torch.tensor([0, 1, 2]), torch.tensor([0, 2])]
+    for part in texts:
+        enc = encode_rows(tiny.tokenizer, [subject_row(t, s, o) for t, s, o in part])
+        cache = DynamicCache()
+        full = backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask, **{cache_argument(tiny.model): cache, "use_cache": True}).last_hidden_state
+        splits.append(split_rows(enc.input_ids, enc.attention_mask, enc.subject_pos, cache_contents(cache), 0))
+        wants.append(gather_tails(full, enc.subject_pos, enc.attention_mask.sum(1)))
+    packed = pack_tails(splits, picked, together, torch.float32, 0)
+    assert packed.input_ids.shape[0] == (3 if together else 5)  # the 1-token tails share lines with longer ones
+    tails = backbone(**packed.forward_kwargs(tiny.model)).last_hidden_state
+    for want, (b, j, line, col) in zip(wants, packed.places):
+        torch.testing.assert_close(tails[line, col], want[b, j], rtol=0, atol=1e-5)
+
+
+def test_values_are_the_same_with_rows_packed_into_lines_or_one_row_per_line(tiny, raw_requests, monkeypatch):
+    """Packing tails several to a line (eager/SDPA attention) changes only the layout of the
+    passes; flash attention, which takes no block mask, runs one row per line."""
+    from kedit.editing import values as values_mod
+
+    reqs = make_requests(raw_requests)
+    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    run = lambda: optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())  # noqa: E731
+    packed = run()
+    monkeypatch.setattr(values_mod, "takes_block_masks", lambda model: False)
+    per_line = run()
+    assert torch.equal(packed.steps, per_line.steps)
+    torch.testing.assert_close(packed.values[0], per_line.values[0], rtol=0, atol=1e-4 * float(per_line.values[0].norm(dim=1).max()))
 
 
 def test_values_are_the_same_when_the_window_forbids_a_cached_prefix(tokenizer, raw_requests, monkeypatch):

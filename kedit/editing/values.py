@@ -19,7 +19,9 @@ trajectory it would follow if optimised alone (up to float rounding; see the tes
 
 The blocks below ``layer`` do not depend on the deltas: their output is computed once
 and replayed, and so are the keys/values of every position before the subject's last
-token. ``reuse_frozen=False`` recomputes whole rows through every block at every step
+token. Each step recomputes only the rows' tails (subject's last token onwards), packed
+side by side into lines as wide as the longest tail (``kedit.models.prefix.pack_tails``):
+one pass of long matrix products instead of many padded short ones. ``reuse_frozen=False`` recomputes whole rows through every block at every step
 instead, as the reference implementations do (their per-edit loop is
 ``reference_loop``; benchmarks compare against it). The forward stops at ``loss_layer``,
 whose output goes through the final norm and the head at the target positions only.
@@ -40,7 +42,7 @@ from kedit.editing.requests import EditRequest
 from kedit.editing.tokens import TextRow, encode_rows, subject_row
 from kedit.models.architecture import get_module, head_logits, layer_module
 from kedit.models.hooks import add_at, edit_output, gather_at, record, replay_below, run_stopping
-from kedit.models.prefix import SplitRows, cache_argument, cache_contents, fits_window, gather_tails, split_rows
+from kedit.models.prefix import PackedTails, SplitRows, cache_argument, cache_contents, fits_window, gather_tails, pack_tails, split_rows, takes_block_masks
 
 
 class NonFiniteError(ArithmeticError):
@@ -80,7 +82,7 @@ class ValueResult:
 
 @dataclass
 class _Chunk:
-    """One pass worth of rows, cut at the subject's last token (see ``kedit.models.prefix``).
+    """The rows of one delta-free first pass, cut at the subject's last token (see ``kedit.models.prefix``).
 
     Everything is per row (B,) or per target token (N,), with positions relative to the tail.
     """
@@ -95,22 +97,72 @@ class _Chunk:
     weight: torch.Tensor  # (B,) weight of the row's NLL in its group's sum (1 / rows of its fact)
     is_kl: torch.Tensor  # (B,) bool: the group's KL row
 
-    def rows(self, keep: torch.Tensor) -> "_Chunk":
-        """The rows where ``keep`` (B,) holds, target entries re-indexed."""
-        idx = keep.nonzero().squeeze(1)
-        p = keep[self.pred_row]
-        split = self.split.rows(idx)
-        return _Chunk(
-            split=split,
-            hidden_in=self.hidden_in[idx.to(self.hidden_in.device), : split.input_ids.shape[1]],
-            subject=self.subject[idx],
-            pred_row=(torch.cumsum(keep.long(), 0) - 1)[self.pred_row[p]],
-            pred_pos=self.pred_pos[p],
-            pred_target=self.pred_target[p],
-            group=self.group[idx],
-            weight=self.weight[idx],
-            is_kl=self.is_kl[idx],
+
+@dataclass
+class _Pass:
+    """Rows of several chunks packed into lines for one forward/backward (see
+    ``kedit.models.prefix.PackedTails``); per row (R,) or per target token (N,)."""
+
+    tails: PackedTails
+    hidden_in: torch.Tensor  # (L, W, d) input of block `layer`, laid out like the tokens
+    subject: torch.Tensor  # (R,) column of the subject's last token in the row's line (tails.line)
+    pred_row: torch.Tensor  # (N,) row within the pass
+    pred_col: torch.Tensor  # (N,) column whose logits predict the token
+    pred_target: torch.Tensor  # (N,)
+    group: torch.Tensor  # (R,)
+    weight: torch.Tensor  # (R,)
+    is_kl: torch.Tensor  # (R,)
+
+
+def _passes(chunks: Sequence[_Chunk], active: torch.Tensor, together: bool, tokens_per_pass: int, mask_dtype, pad_id: int) -> list[_Pass]:
+    """The rows of the ``active`` groups, packed into passes.
+
+    together: rows of every chunk share lines under a block mask, longest tails first, each
+    pass at most ``tokens_per_pass`` tail tokens; otherwise one pass per chunk, one row per line.
+    """
+    picked = [active[c.group].nonzero().squeeze(1) for c in chunks]
+    if together:
+        rows = [(i, b, n) for i, (c, idx) in enumerate(zip(chunks, picked)) for b, n in zip(idx.tolist(), c.split.tail_mask[idx].sum(1).tolist())]
+        rows.sort(key=lambda r: -r[2])
+        parts, size = [], tokens_per_pass
+        for i, b, n in rows:
+            if size + n > tokens_per_pass:
+                parts.append([[] for _ in chunks])
+                size = 0
+            parts[-1][i].append(b)
+            size += n
+        selections = [[torch.tensor(bs, dtype=torch.long, device=active.device) for bs in part] for part in parts]
+    else:
+        selections = [[idx if j == i else idx[:0] for j, idx in enumerate(picked)] for i, idx in enumerate(picked) if len(idx)]
+    out = []
+    for sel in selections:
+        used = [(c, idx) for c, idx in zip(chunks, sel) if len(idx)]
+        tails = pack_tails([c.split for c, _ in used], [idx for _, idx in used], together, mask_dtype, pad_id)
+        pred_row, pred_col, pred_target, start = [], [], [], 0
+        for c, idx in used:
+            local = torch.full((len(c.group),), -1, dtype=torch.long, device=idx.device)
+            local[idx] = torch.arange(start, start + len(idx), device=idx.device)
+            start += len(idx)
+            keep = local[c.pred_row] >= 0
+            pred_row.append(local[c.pred_row[keep]])
+            pred_col.append(c.pred_pos[keep])
+            pred_target.append(c.pred_target[keep])
+        pred_row = torch.cat(pred_row)
+        cat = lambda name: torch.cat([getattr(c, name)[idx] for c, idx in used])  # noqa: E731
+        out.append(
+            _Pass(
+                tails=tails,
+                hidden_in=tails.place([c.hidden_in for c, _ in used]),
+                subject=tails.col + cat("subject"),
+                pred_row=pred_row,
+                pred_col=tails.col[pred_row] + torch.cat(pred_col),
+                pred_target=torch.cat(pred_target),
+                group=cat("group"),
+                weight=cat("weight"),
+                is_kl=cat("is_kl"),
+            )
         )
+    return out
 
 
 def _build_rows(requests, groups, templates, kl_prompt):
@@ -211,6 +263,7 @@ def optimize_values(
     init: list[torch.Tensor | None] = [None] * len(sites)
     kl_init: torch.Tensor | None = None
     chunks: list[_Chunk] = []
+    pad_id = loaded.tokenizer.pad_token_id or 0
     dev = lambda xs, dt: torch.tensor(xs, dtype=dt, device=device)  # noqa: E731
     with torch.no_grad():
         for idx in _batches(loaded.tokenizer, rows, tokens_per_pass):
@@ -238,7 +291,7 @@ def optimize_values(
             lengths = enc.attention_mask.sum(1)
             chunks.append(
                 _Chunk(
-                    split=split_rows(enc.input_ids, enc.attention_mask, start, cache_contents(cache) if cached else [], loaded.tokenizer.pad_token_id or 0),
+                    split=split_rows(enc.input_ids, enc.attention_mask, start, cache_contents(cache) if cached else [], pad_id),
                     hidden_in=gather_tails(seen["hidden_in"], start, lengths),
                     subject=enc.subject_pos - start,
                     pred_row=enc.pred_row,
@@ -260,40 +313,43 @@ def optimize_values(
     steps = torch.zeros(G, dtype=torch.long, device=device)
     last_loss = torch.zeros(G, device=device)
     last_nll = torch.zeros(G, device=device)
+    together, mask_dtype = takes_block_masks(model), next(model.parameters()).dtype
+    passes: list[_Pass] = []
+    packed_for = None
     bar = tqdm(total=settings.v_num_grad_steps, desc=f"values of {G} group(s) at layer {layer}", unit="step", disable=not progress, leave=False)
     for it in range(settings.v_num_grad_steps):
         opt.zero_grad(set_to_none=False)
         nll = torch.zeros(G, device=device)  # summed over each group's facts
         kl = torch.zeros(G, device=device)
-        for full in chunks:
-            keep = active[full.group]
-            if not keep.any():
-                continue
-            c = full.rows(keep)
-            local = torch.arange(len(c.group), device=device)
+        if packed_for is None or not torch.equal(packed_for, active):  # the active rows changed: pack them anew
+            passes, packed_for = _passes(chunks, active, together, tokens_per_pass, mask_dtype, pad_id), active.clone()
+        for p in passes:
             with ExitStack() as stack:
                 for s, m in enumerate(site_modules):
-                    stack.enter_context(edit_output(m, add_at(local, c.subject, deltas[s][c.group])))
+                    stack.enter_context(edit_output(m, add_at(p.tails.line, p.subject, deltas[s][p.group])))
                 if reuse_frozen:
-                    stack.enter_context(replay_below(blocks, layer, c.hidden_in, loaded.block_returns_tuple))
+                    stack.enter_context(replay_below(blocks, layer, p.hidden_in, loaded.block_returns_tuple))
                 seen = stack.enter_context(record({"h": (loss_block, "output")}, stop_at=loss_block))
-                kwargs = c.split.forward_kwargs(model)
+                kwargs = p.tails.forward_kwargs(model)
                 run_stopping(lambda: model(**kwargs))
-            h = seen["h"]  # (B, S, d)
+            h = seen["h"]  # (L, W, d)
             # NLL of the target tokens, averaged per row, weighted into the row's group.
-            logp = _next_token_logp(loaded, final_norm, gather_at(h, c.pred_row, c.pred_pos, device))
-            tok_logp = logp.gather(1, c.pred_target[:, None]).squeeze(1)
-            n_tok = torch.bincount(c.pred_row, minlength=len(local)).clamp(min=1)
-            row_nll = -torch.zeros(len(local), device=device).index_add(0, c.pred_row, tok_logp) / n_tok
-            chunk_nll = torch.zeros(G, device=device).index_add(0, c.group, row_nll * c.weight)
-            chunk_kl = torch.zeros(G, device=device)
-            if c.is_kl.any():
-                logp_kl = _next_token_logp(loaded, final_norm, gather_at(h, local[c.is_kl], c.subject[c.is_kl], device))
-                kl_rows = (logp_kl.exp() * (logp_kl - kl_init[c.group[c.is_kl]])).sum(-1)
-                chunk_kl = chunk_kl.index_add(0, c.group[c.is_kl], kl_rows)
-            (chunk_nll.sum() + settings.kl_factor * chunk_kl.sum()).backward()
-            nll += chunk_nll.detach()
-            kl += chunk_kl.detach()
+            # One head call for the target positions and the KL rows' subject positions: the
+            # head's weight is the largest matrix a step reads.
+            R, N = len(p.group), len(p.pred_row)
+            kl_rows = p.is_kl.nonzero().squeeze(1)
+            lines = torch.cat([p.tails.line[p.pred_row], p.tails.line[kl_rows]])
+            logp = _next_token_logp(loaded, final_norm, gather_at(h, lines, torch.cat([p.pred_col, p.subject[kl_rows]]), device))
+            tok_logp = logp[:N].gather(1, p.pred_target[:, None]).squeeze(1)
+            n_tok = torch.bincount(p.pred_row, minlength=R).clamp(min=1)
+            row_nll = -torch.zeros(R, device=device).index_add(0, p.pred_row, tok_logp) / n_tok
+            pass_nll = torch.zeros(G, device=device).index_add(0, p.group, row_nll * p.weight)
+            logp_kl = logp[N:]
+            kl_of_row = (logp_kl.exp() * (logp_kl - kl_init[p.group[kl_rows]])).sum(-1)
+            pass_kl = torch.zeros(G, device=device).index_add(0, p.group[kl_rows], kl_of_row)
+            (pass_nll.sum() + settings.kl_factor * pass_kl.sum()).backward()
+            nll += pass_nll.detach()
+            kl += pass_kl.detach()
         decay = sum(delta.norm(dim=-1) / init_norm[s] ** 2 for s, delta in enumerate(deltas))  # (G,)
         (settings.v_weight_decay * decay[active]).sum().backward()
         loss = nll / facts + settings.kl_factor * kl + settings.v_weight_decay * decay.detach()

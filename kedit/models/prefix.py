@@ -2,13 +2,15 @@
 
 When something is added at a per-row position ``start`` (the subject's last token), every
 earlier position is unaffected in every layer: its keys and values can be computed once
-and reused. :class:`SplitRows` holds those cached keys/values and the tail tokens, and
-builds the forward arguments that run the tails alone with explicit positions.
+and reused. :class:`SplitRows` holds those cached keys/values and the tail tokens;
+:func:`pack_tails` lays the tails of many rows side by side (each attending to its own
+prefix) and builds the forward arguments that run them with explicit positions.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -35,26 +37,6 @@ class SplitRows:
     input_ids: torch.Tensor
     tail_mask: torch.Tensor
     position_ids: torch.Tensor
-
-    def rows(self, idx: torch.Tensor) -> "SplitRows":
-        width = int(self.tail_mask[idx].sum(1).max())
-        return SplitRows(
-            kv=[(k[idx.to(k.device)], v[idx.to(v.device)]) for k, v in self.kv],  # layers may sit on other devices
-            prefix_mask=self.prefix_mask[idx],
-            input_ids=self.input_ids[idx, :width],
-            tail_mask=self.tail_mask[idx, :width],
-            position_ids=self.position_ids[idx, :width],
-        )
-
-    def forward_kwargs(self, model) -> dict:
-        cache = DynamicCache(ddp_cache_data=self.kv)
-        return {
-            "input_ids": self.input_ids,
-            "attention_mask": torch.cat([self.prefix_mask, self.tail_mask], dim=1),
-            "position_ids": self.position_ids,
-            cache_argument(model): cache,
-            "use_cache": True,
-        }
 
 
 def gather_tails(x: torch.Tensor, start: torch.Tensor, lengths: torch.Tensor, fill=0) -> torch.Tensor:
@@ -98,3 +80,137 @@ def split_rows(input_ids: torch.Tensor, attention_mask: torch.Tensor, start: tor
 def cache_contents(cache) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Per layer (keys, values) of a filled ``DynamicCache``."""
     return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def takes_block_masks(model) -> bool:
+    """Whether the model's attention applies a 4D additive mask as given: eager and SDPA
+    attention do; flash attention (and flex attention's block masks) do not."""
+    return getattr(model.config, "_attn_implementation", None) in ("eager", "sdpa")
+
+
+@dataclass
+class PackedTails:
+    """The tails of many rows laid side by side in ``L`` lines of width ``W``.
+
+    A row's tail tokens sit at ``line[r]``, columns ``col[r]`` onwards; its cached prefix
+    at ``line[r]``'s key slots ``slot[r]`` onwards. A mask lets each token see only its own
+    row's prefix and earlier tail tokens, so short rows share a line instead of being padded
+    to the longest, and a pass of many short rows is one pass of long-enough matrix products.
+
+    kv: per layer (keys, values), each (L, heads, P, head_dim): each line's rows' prefixes
+    input_ids, position_ids: (L, W) tokens and their absolute positions within their rows
+    mask: (L, 1, W, P + W) additive (0: may attend, dtype minimum: may not), or, with one row
+        per line, the (L, P + W) padding mask the model turns into its own causal mask
+    line, col, slot: (R,) per row packed, in the order given
+    """
+
+    kv: list[tuple[torch.Tensor, torch.Tensor]]
+    input_ids: torch.Tensor
+    position_ids: torch.Tensor
+    mask: torch.Tensor
+    line: torch.Tensor
+    col: torch.Tensor
+    slot: torch.Tensor
+    places: list[tuple[torch.Tensor, ...]]  # per split: (row, j, line, column) of each tail token placed
+
+    def place(self, xs: Sequence[torch.Tensor], fill=0) -> torch.Tensor:
+        """Per split, a (B_i, S_i, ...) tensor over its tails -> (L, W, ...) laid out like the tokens."""
+        L, W = self.input_ids.shape
+        out = xs[0].new_full((L, W, *xs[0].shape[2:]), fill)
+        for x, idx in zip(xs, self.places):
+            b, j, line, col = (i.to(x.device) for i in idx)
+            out[line, col] = x[b, j].to(out.device)
+        return out
+
+    def forward_kwargs(self, model) -> dict:
+        return {
+            "input_ids": self.input_ids,
+            "attention_mask": self.mask,
+            "position_ids": self.position_ids,
+            cache_argument(model): DynamicCache(ddp_cache_data=self.kv),
+            "use_cache": True,
+        }
+
+
+def _lines(tails: Sequence[int], prefixes: Sequence[int], together: bool) -> tuple[list[int], list[int], list[int], int]:
+    """Best-fit decreasing of rows into lines as wide as the longest tail: (line, column,
+    prefix slot) per row, and the number of lines. ``together=False``: one row per line."""
+    width = max(tails)
+    with_room: list[list[int]] = [[] for _ in range(width)]  # lines by free columns (1 .. width - 1)
+    used, slots = [], []
+    line, col, slot = [0] * len(tails), [0] * len(tails), [0] * len(tails)
+    for r in sorted(range(len(tails)), key=lambda r: -tails[r]):
+        s = tails[r]
+        free = next((k for k in range(s, width) if with_room[k]), None) if together else None
+        if free is None:
+            used.append(0)
+            slots.append(0)
+            n = len(used) - 1
+        else:
+            n = with_room[free].pop()
+        line[r], col[r], slot[r] = n, used[n], slots[n]
+        used[n] += s
+        slots[n] += prefixes[r]
+        if together and 0 < width - used[n]:
+            with_room[width - used[n]].append(n)
+    return line, col, slot, len(used)
+
+
+def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], together: bool, mask_dtype: torch.dtype, pad_id: int) -> PackedTails:
+    """Pack the tails of ``splits[i]``'s rows ``rows[i]`` (index tensors) into lines.
+
+    together: rows share lines under a block mask (see :func:`takes_block_masks`); otherwise
+    one row per line under a padding mask, as :class:`SplitRows` runs them.
+    """
+    tails, prefixes = [], []
+    for split, idx in zip(splits, rows):
+        tails += split.tail_mask[idx].sum(1).tolist()
+        prefixes += split.prefix_mask[idx].sum(1).tolist()
+    line, col, slot, L = _lines(tails, prefixes, together)
+    device = splits[0].input_ids.device
+    as_long = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
+    line_t, col_t, slot_t, tail_t, prefix_t = map(as_long, (line, col, slot, tails, prefixes))
+    W, P = max(tails), max(prefixes[r] + slot[r] for r in range(len(tails)))
+    input_ids = torch.full((L, W), pad_id, dtype=torch.long, device=device)
+    position_ids = torch.zeros((L, W), dtype=torch.long, device=device)
+    owner = torch.full((L, W), -1, dtype=torch.long, device=device)  # row of each tail column
+    prefix_owner = torch.full((L, P), -1, dtype=torch.long, device=device)
+    kv = []
+    places, start = [], 0
+    for i, (split, idx) in enumerate(zip(splits, rows)):
+        r = torch.arange(start, start + len(idx), device=device)
+        start += len(idx)
+        # every tail token: (row in the split, position in the tail) -> (line, column)
+        b, j = _spans(idx.to(device), tail_t[r])
+        dst_line, dst_col = torch.repeat_interleave(line_t[r], tail_t[r]), torch.repeat_interleave(col_t[r], tail_t[r]) + j
+        places.append((b, j, dst_line, dst_col))
+        input_ids[dst_line, dst_col] = split.input_ids[b, j]
+        position_ids[dst_line, dst_col] = split.position_ids[b, j]
+        owner[dst_line, dst_col] = torch.repeat_interleave(r, tail_t[r])
+        # every cached prefix position: (row in the split, position) -> (line, key slot)
+        pb, pt = _spans(idx.to(device), prefix_t[r])
+        p_line, p_slot = torch.repeat_interleave(line_t[r], prefix_t[r]), torch.repeat_interleave(slot_t[r], prefix_t[r]) + pt
+        prefix_owner[p_line, p_slot] = torch.repeat_interleave(r, prefix_t[r])
+        for n, (k, v) in enumerate(split.kv):
+            if i == 0:
+                kv.append((k.new_zeros(L, k.shape[1], P, k.shape[3]), v.new_zeros(L, v.shape[1], P, v.shape[3])))
+            at = lambda t: t.to(k.device)  # noqa: E731  (layers may sit on other devices)
+            kv[n][0][at(p_line), :, at(p_slot)] = k[at(pb), :, at(pt)]
+            kv[n][1][at(p_line), :, at(p_slot)] = v[at(pb), :, at(pt)]
+    if together:
+        same = owner[:, :, None] == owner[:, None, :]
+        causal = torch.ones(W, W, dtype=torch.bool, device=device).tril()
+        tail_ok = (same & (owner[:, :, None] >= 0) & causal) | torch.eye(W, dtype=torch.bool, device=device)  # an empty column sees itself
+        prefix_ok = (owner[:, :, None] == prefix_owner[:, None, :]) & (owner[:, :, None] >= 0)
+        allowed = torch.cat([prefix_ok, tail_ok], dim=2)[:, None]
+        mask = torch.zeros(allowed.shape, dtype=mask_dtype, device=device).masked_fill(~allowed, torch.finfo(mask_dtype).min)
+    else:
+        mask = torch.cat([prefix_owner >= 0, owner >= 0], dim=1).long()
+    return PackedTails(kv=kv, input_ids=input_ids, position_ids=position_ids, mask=mask, line=line_t, col=col_t, slot=slot_t, places=places)
+
+
+def _spans(first: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row, ``first[r]`` repeated ``lengths[r]`` times beside 0 .. lengths[r] - 1: two flat tensors."""
+    ends = torch.cumsum(lengths, 0)
+    j = torch.arange(int(ends[-1]) if len(ends) else 0, device=first.device) - torch.repeat_interleave(ends - lengths, lengths)
+    return torch.repeat_interleave(first, lengths), j
