@@ -1,7 +1,8 @@
 """Edit a batch with one method, score it with the chosen metrics, and (by default) undo the edit.
 
 This is one cell of a report: (method, batch). The same loaded model serves every cell
-because the weights are restored bit-exactly afterwards.
+because the weights are restored bit-exactly afterwards. In each phase (before the edit,
+after it) the text rows of every chosen metric are scored together.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 from kedit.editing.requests import EditRequest
 from kedit.methods import EditContext, apply_edit, get_method, make_config, restore
-from kedit.metrics import EvalContext, get_metric
+from kedit.metrics import EvalContext, Metric, get_metric
+from kedit.metrics.scoring import scored_together
 
 
 @dataclass
@@ -24,9 +26,39 @@ class CellResult:
     config: dict = field(default_factory=dict)
 
 
+def _rows(metrics: list[Metric], requests: list[EditRequest]) -> list:
+    return [row for m in metrics if m.rows is not None for row in m.rows(requests)]
+
+
+def states_before(loaded, metrics: list[Metric], requests: list[EditRequest], ectx: EvalContext, cache: dict | None = None) -> dict:
+    """Each metric's look at the unedited model, by name.
+
+    cache: states kept across calls, keyed by (metric, context, requests); valid only while
+    the model is the unedited one (``kedit run`` restores it after every cell).
+    """
+    key = lambda m: (m.name, ectx, tuple(requests))  # noqa: E731
+    cache = {} if cache is None else cache
+    missing = [m for m in metrics if m.before is not None and key(m) not in cache]
+    with scored_together(loaded, _rows(missing, requests)):
+        cache |= {key(m): m.before(loaded, requests, ectx) for m in missing}
+    return {m.name: cache[key(m)] for m in metrics if m.before is not None}
+
+
+def scores_after(loaded, metrics: list[Metric], requests: list[EditRequest], ectx: EvalContext, before: dict) -> dict[str, float]:
+    with scored_together(loaded, _rows(metrics, requests)):
+        return {k: v for m in metrics for k, v in m.after(loaded, requests, ectx, before.get(m.name)).items()}
+
+
 def edit_and_evaluate(
-    ctx: EditContext, method_name: str, hparams: dict | None, requests: list[EditRequest], metrics: list[str], restore_weights: bool = True
+    ctx: EditContext,
+    method_name: str,
+    hparams: dict | None,
+    requests: list[EditRequest],
+    metrics: list[str],
+    restore_weights: bool = True,
+    before_cache: dict | None = None,
 ) -> CellResult:
+    """before_cache: see :func:`states_before`."""
     method = get_method(method_name)
     cfg = make_config(method, hparams)
     chosen = [get_metric(m) for m in metrics]
@@ -35,7 +67,7 @@ def edit_and_evaluate(
     loaded = ctx.loaded
     timings = {}
     t = time.perf_counter()
-    before = {m.name: m.before(loaded, requests, ectx) for m in chosen if m.before is not None}
+    before = states_before(loaded, chosen, requests, ectx, before_cache)
     timings["before_s"] = time.perf_counter() - t
     t = time.perf_counter()
     edit = method.compute(ctx, requests, cfg)
@@ -43,9 +75,7 @@ def edit_and_evaluate(
     originals = apply_edit(loaded, edit)
     try:
         t = time.perf_counter()
-        scores: dict[str, float] = {}
-        for m in chosen:
-            scores |= m.after(loaded, requests, ectx, before.get(m.name))
+        scores = scores_after(loaded, chosen, requests, ectx, before)
         timings["evaluate_s"] = time.perf_counter() - t
     finally:
         if restore_weights:
@@ -77,7 +107,7 @@ def edit_sequentially(ctx: EditContext, method_name: str, hparams: dict | None, 
     ectx = EvalContext(edit_layers=tuple(getattr(cfg, "layers", ())), templates=tuple(ctx.templates(getattr(cfg, "context_tokens", 0))))
     loaded = ctx.loaded
     # "before" states come from the unedited model, for every batch
-    before = [{m.name: m.before(loaded, b, ectx) for m in chosen if m.before is not None} for b in batches]
+    before = [states_before(loaded, chosen, b, ectx) for b in batches]
     pristine: dict = {}
     steps = []
     try:
@@ -88,8 +118,15 @@ def edit_sequentially(ctx: EditContext, method_name: str, hparams: dict | None, 
                 pristine.setdefault(path, w)
             ctx.remember(edit)
             edit_s = time.perf_counter() - t
-            score = lambda reqs, state: {k2: v for m in chosen for k2, v in m.after(loaded, reqs, ectx, state.get(m.name)).items()}  # noqa: E731
-            steps.append({"step": k, "edit_s": edit_s, "metrics": score(batch, before[k]), "first_batch": score(batches[0], before[0]), "info": edit.info})
+            steps.append(
+                {
+                    "step": k,
+                    "edit_s": edit_s,
+                    "metrics": scores_after(loaded, chosen, batch, ectx, before[k]),
+                    "first_batch": scores_after(loaded, chosen, batches[0], ectx, before[0]),
+                    "info": edit.info,
+                }
+            )
     finally:
         restore(loaded, pristine)
         ctx.earlier.clear()

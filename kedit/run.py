@@ -216,6 +216,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
         echo(f"resuming {where}: {len(done)} of {len(plan)} cells already finished")
 
     contexts: dict[int, EditContext] = {}
+    before_states: dict = {}  # metrics' looks at the unedited model, shared by the cells of one batch
     stats_s = 0.0
     for n, cell in enumerate(plan, 1):
         path = cells_dir / f"{cell['key']}.json"
@@ -238,7 +239,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
                 extra = {"steps": result.steps, "batches": cell["chain"]}
                 info = result.steps[-1]["info"]
             else:
-                result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics)
+                result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics, before_cache=before_states)
                 cell_timings, info = result.timings, result.info
         except (OffloadError, NonFiniteError) as e:  # finished cells stay on disk for a resumed run
             raise RunError(f"{cell['label']}: {e}") from None

@@ -500,3 +500,46 @@ def test_passes_cover_every_row_once_and_pad_less_than_one_pass(tokenizer):
         if budget == 2048:
             assert len(parts) > 1 and cost < len(rows) * max(tails) + PASS_OVERHEAD_TOKENS  # beats one padded pass
         assert cost <= sum(t + PASS_OVERHEAD_TOKENS for t in tails)  # and one pass per row
+
+
+def test_metrics_rows_scored_together_give_the_scores_of_separate_passes(tiny, raw_requests, monkeypatch):
+    """Every metric's rows go through one scoring call per phase; each metric then finds its
+    rows there, with the scores it would have got alone."""
+    from kedit.evaluate import scores_after, states_before
+    from kedit.metrics import METRICS, EvalContext
+    from kedit.metrics import scoring
+
+    reqs = make_requests(raw_requests)
+    chosen = [METRICS[m] for m in ("efficacy", "paraphrase", "specificity", "efficacy_prob", "paraphrase_prob")]
+    ectx = EvalContext(edit_layers=(1, 2))
+    before = states_before(tiny, chosen, reqs, ectx)
+    separate = {}
+    for m in chosen:
+        separate |= scores_after(tiny, [m], reqs, ectx, before)
+    calls = []
+    score = scoring._score
+    monkeypatch.setattr(scoring, "_score", lambda loaded, rows: calls.append(len(rows)) or score(loaded, rows))
+    together = scores_after(tiny, chosen, reqs, ectx, before)
+    assert calls == [len({r for m in chosen for r in m.rows(reqs)})]
+    assert together == pytest.approx(separate, abs=1e-6)
+
+
+def test_cells_of_one_batch_share_the_metrics_look_at_the_unedited_model(tiny, raw_requests, corpus, monkeypatch):
+    from kedit.evaluate import edit_and_evaluate
+    from kedit.metrics.base import METRICS, Metric
+
+    reqs = make_requests(raw_requests)
+    ctx = ctx_for(tiny, corpus)
+    looks = []
+    probe = Metric(name="probe", higher_is_better=True, description="counts looks before the edit",
+                   before=lambda loaded, requests, ectx: looks.append(len(requests)) or len(looks), after=lambda loaded, requests, ectx, state: {"probe": state})
+    monkeypatch.setitem(METRICS._items, "probe", probe)
+    cache: dict = {}
+    first = edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, ["probe", "efficacy", "specificity"], before_cache=cache)
+    second = edit_and_evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, ["probe", "efficacy", "specificity"], before_cache=cache)
+    assert looks == [len(reqs)] and first.metrics["probe"] == second.metrics["probe"] == 1
+    assert first.metrics["efficacy_before"] == second.metrics["efficacy_before"]
+    alone = edit_and_evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, ["efficacy", "specificity"])
+    assert alone.metrics == {k: v for k, v in second.metrics.items() if k != "probe"}
+    edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs[:2], ["probe"], before_cache=cache)  # another batch: a new look
+    assert looks == [len(reqs), 2]

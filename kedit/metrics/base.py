@@ -1,7 +1,9 @@
 """The metric registry.
 
 A metric may look at the unedited model (``before``) and is computed on the edited one
-(``after``); it returns named scalars, the first named like the metric. Each metric is
+(``after``); it returns named scalars, the first named like the metric. A metric that
+scores text rows declares them (``rows``), so that every metric's rows are scored together
+(``kedit.metrics.scoring.scored_together``). Each metric is
 registered with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
 """
 
@@ -28,14 +30,15 @@ class Metric:
     description: str
     after: Callable  # (loaded, requests, ectx, before_state) -> dict[str, float]
     before: Callable | None = None  # (loaded, requests, ectx) -> state
+    rows: Callable | None = None  # (requests) -> the TextRows it scores, before and after
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None):
+def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None, rows: Callable | None = None):
     def wrap(after):
-        METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before))
+        METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before, rows=rows))
         return after
 
     return wrap

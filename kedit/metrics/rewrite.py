@@ -17,58 +17,96 @@ from kedit.metrics.base import mean, register_metric
 from kedit.metrics.scoring import score_rows
 
 
-def _per_request(loaded, requests, prompts_of, target_of) -> list[list]:
-    """Score ``prompts_of(r)`` x ``target_of(r)`` rows; returns, per request, its prompts' scores."""
+def _edit_prompt(r):
+    return [r.text]
+
+
+def _paraphrases(r):
+    return r.paraphrase_prompts
+
+
+def _new(r):
+    return r.target_new
+
+
+def _old(r):
+    return r.target_true
+
+
+def _request_rows(requests, prompts_of, target_of) -> tuple[list[TextRow], list[int]]:
+    """Rows ``prompts_of(r)`` x ``target_of(r)`` of every request, and the request of each row."""
     rows, owner = [], []
     for i, r in enumerate(requests):
         for p in prompts_of(r):
             rows.append(TextRow(prefix=p, target=with_target(p, target_of(r))))
             owner.append(i)
-    scored = score_rows(loaded, rows)
+    return rows, owner
+
+
+def _per_request(loaded, requests, prompts_of, target_of) -> list[list]:
+    """Score :func:`_request_rows`; returns, per request, its prompts' scores."""
+    rows, owner = _request_rows(requests, prompts_of, target_of)
     out: list[list] = [[] for _ in requests]
-    for i, s in zip(owner, scored):
+    for i, s in zip(owner, score_rows(loaded, rows)):
         out[i].append(s)
     return out
 
 
+def _edit_rows(requests) -> list[TextRow]:
+    return [subject_row(r.prompt, r.subject, r.target_new) for r in requests]
+
+
+def _paraphrase_rows(requests) -> list[TextRow]:
+    return _request_rows(requests, _paraphrases, _new)[0]
+
+
 def _efficacy(loaded, requests, ectx=None) -> float:
-    scored = score_rows(loaded, [subject_row(r.prompt, r.subject, r.target_new) for r in requests])
-    return mean(s.accuracy for s in scored)
+    return mean(s.accuracy for s in score_rows(loaded, _edit_rows(requests)))
 
 
 def _paraphrase(loaded, requests, ectx=None) -> float:
-    per = _per_request(loaded, requests, lambda r: r.paraphrase_prompts, lambda r: r.target_new)
+    per = _per_request(loaded, requests, _paraphrases, _new)
     return mean(mean(s.accuracy for s in ss) for ss in per if ss)
 
 
-@register_metric("efficacy", True, "token accuracy of the new object after the edit prompt", before=_efficacy)
+@register_metric("efficacy", True, "token accuracy of the new object after the edit prompt", before=_efficacy, rows=_edit_rows)
 def efficacy(loaded, requests, ectx, before):
     return {"efficacy": _efficacy(loaded, requests), "efficacy_before": before}
 
 
-@register_metric("paraphrase", True, "token accuracy of the new object after the paraphrase prompts", before=_paraphrase)
+@register_metric("paraphrase", True, "token accuracy of the new object after the paraphrase prompts", before=_paraphrase, rows=_paraphrase_rows)
 def paraphrase(loaded, requests, ectx, before):
     return {"paraphrase": _paraphrase(loaded, requests), "paraphrase_before": before}
+
+
+def _prob_rows(prompts_of):
+    """The rows :func:`_prob_wins` scores: each prompt with the new and with the old object."""
+
+    def rows(requests) -> list[TextRow]:
+        known = [r for r in requests if r.target_true]
+        return [row for target in (_new, _old) for row in _request_rows(known, prompts_of, target)[0]]
+
+    return rows
 
 
 def _prob_wins(loaded, requests, prompts_of) -> float:
     known = [r for r in requests if r.target_true]
     if not known:
         return float("nan")
-    new = _per_request(loaded, known, prompts_of, lambda r: r.target_new)
-    old = _per_request(loaded, known, prompts_of, lambda r: r.target_true)
+    new = _per_request(loaded, known, prompts_of, _new)
+    old = _per_request(loaded, known, prompts_of, _old)
     wins = [mean(float(n.logprob > o.logprob) for n, o in zip(ns, os_)) for ns, os_ in zip(new, old) if ns]
     return mean(wins)
 
 
-@register_metric("efficacy_prob", True, "share of edit prompts with P(new object) > P(old object)")
+@register_metric("efficacy_prob", True, "share of edit prompts with P(new object) > P(old object)", rows=_prob_rows(_edit_prompt))
 def efficacy_prob(loaded, requests, ectx, state=None):
-    return {"efficacy_prob": _prob_wins(loaded, requests, lambda r: [r.text])}
+    return {"efficacy_prob": _prob_wins(loaded, requests, _edit_prompt)}
 
 
-@register_metric("paraphrase_prob", True, "share of paraphrase prompts with P(new object) > P(old object)")
+@register_metric("paraphrase_prob", True, "share of paraphrase prompts with P(new object) > P(old object)", rows=_prob_rows(_paraphrases))
 def paraphrase_prob(loaded, requests, ectx, state=None):
-    return {"paraphrase_prob": _prob_wins(loaded, requests, lambda r: r.paraphrase_prompts)}
+    return {"paraphrase_prob": _prob_wins(loaded, requests, _paraphrases)}
 
 
 def _neighbour_rows(requests) -> list[TextRow]:
@@ -80,7 +118,11 @@ def _neighbour_predictions(loaded, requests, ectx):
 
 
 @register_metric(
-    "specificity", True, "share of neighbourhood-prompt tokens whose prediction the edit leaves unchanged", before=_neighbour_predictions
+    "specificity",
+    True,
+    "share of neighbourhood-prompt tokens whose prediction the edit leaves unchanged",
+    before=_neighbour_predictions,
+    rows=_neighbour_rows,
 )
 def specificity(loaded, requests, ectx, before):
     after = [s.predicted for s in score_rows(loaded, _neighbour_rows(requests))]

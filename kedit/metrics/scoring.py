@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
@@ -29,13 +31,41 @@ class Scored:
         return float((self.predicted == self.target).float().mean())
 
 
-@torch.no_grad()
+# Rows scored ahead by :func:`scored_together`: (the model they were scored on, row -> score).
+_AHEAD: ContextVar[tuple[object, dict[TextRow, Scored]] | None] = ContextVar("kedit_scored_ahead", default=None)
+
+
+@contextmanager
+def scored_together(loaded, rows: Sequence[TextRow]) -> Iterator[None]:
+    """Score ``rows`` (every metric's, deduplicated) in one go, so that they share passes of
+    long matrix products; inside the context :func:`score_rows` answers from those scores.
+    The model must not change inside the context."""
+    unique = list(dict.fromkeys(rows))
+    token = _AHEAD.set((loaded, dict(zip(unique, _score(loaded, unique)))))
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
+
+
 def score_rows(loaded, rows: Sequence[TextRow]) -> list[Scored]:
+    """Teacher-forced scores of ``rows``, from :func:`scored_together` where it scored them."""
+    ahead = _AHEAD.get()
+    if ahead is not None and ahead[0] is loaded and all(r in ahead[1] for r in rows):
+        return [ahead[1][r] for r in rows]
+    return _score(loaded, rows)
+
+
+@torch.no_grad()
+def _score(loaded, rows: Sequence[TextRow]) -> list[Scored]:
+    """Rows of similar length share a pass (less padding); results in the order given."""
     model, arch = loaded.model, loaded.arch
     backbone = get_module(model, arch.backbone, arch.model_type)
-    out: list[Scored] = []
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i].prefix) + len(rows[i].target))
+    out: list[Scored | None] = [None] * len(rows)
     for start in range(0, len(rows), ROWS_PER_PASS):
-        part = rows[start : start + ROWS_PER_PASS]
+        at = order[start : start + ROWS_PER_PASS]
+        part = [rows[i] for i in at]
         enc = encode_rows(loaded.tokenizer, part).to(loaded.device)
         h = backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
         no_target = [b for b, r in enumerate(part) if not r.target]
@@ -45,7 +75,7 @@ def score_rows(loaded, rows: Sequence[TextRow]) -> list[Scored]:
         logp = torch.log_softmax(head_logits(model, arch, h[row, pos]).float(), -1)
         pred = logp.argmax(-1)
         lp = torch.where(tgt >= 0, logp.gather(1, tgt.clamp(min=0)[:, None]).squeeze(1), torch.zeros_like(pred, dtype=torch.float32))
-        for b in range(len(part)):
+        for b, i in enumerate(at):
             sel = row == b
-            out.append(Scored(predicted=pred[sel].cpu(), target=tgt[sel].cpu(), logprob=float(lp[sel].sum())))
+            out[i] = Scored(predicted=pred[sel].cpu(), target=tgt[sel].cpu(), logprob=float(lp[sel].sum()))
     return out

@@ -92,16 +92,17 @@ def takes_block_masks(model) -> bool:
 class PackedTails:
     """The tails of many rows laid side by side in ``L`` lines of width ``W``.
 
-    A row's tail tokens sit at ``line[r]``, columns ``col[r]`` onwards; its cached prefix
-    at ``line[r]``'s key slots ``slot[r]`` onwards. A mask lets each token see only its own
-    row's prefix and earlier tail tokens, so short rows share a line instead of being padded
-    to the longest, and a pass of many short rows is one pass of long-enough matrix products.
+    A row's tail tokens sit at ``line[r]``, columns ``col[r]`` onwards; its cached prefix in
+    that line's key slots after the prefixes of the line's earlier rows. A mask lets each
+    token see only its own row's prefix and earlier tail tokens, so short rows share a line
+    instead of being padded to the longest, and a pass of many short rows is one pass of
+    long-enough matrix products.
 
     kv: per layer (keys, values), each (L, heads, P, head_dim): each line's rows' prefixes
     input_ids, position_ids: (L, W) tokens and their absolute positions within their rows
     mask: (L, 1, W, P + W) additive (0: may attend, dtype minimum: may not), or, with one row
         per line, the (L, P + W) padding mask the model turns into its own causal mask
-    line, col, slot: (R,) per row packed, in the order given
+    line, col: (R,) per row packed, in the order given
     """
 
     kv: list[tuple[torch.Tensor, torch.Tensor]]
@@ -110,13 +111,12 @@ class PackedTails:
     mask: torch.Tensor
     line: torch.Tensor
     col: torch.Tensor
-    slot: torch.Tensor
     places: list[tuple[torch.Tensor, ...]]  # per split: (row, j, line, column) of each tail token placed
 
-    def place(self, xs: Sequence[torch.Tensor], fill=0) -> torch.Tensor:
-        """Per split, a (B_i, S_i, ...) tensor over its tails -> (L, W, ...) laid out like the tokens."""
+    def place(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Per split, a (B_i, S_i, ...) tensor over its tails -> (L, W, ...) laid out like the tokens (0 elsewhere)."""
         L, W = self.input_ids.shape
-        out = xs[0].new_full((L, W, *xs[0].shape[2:]), fill)
+        out = xs[0].new_zeros((L, W, *xs[0].shape[2:]))
         for x, idx in zip(xs, self.places):
             b, j, line, col = (i.to(x.device) for i in idx)
             out[line, col] = x[b, j].to(out.device)
@@ -175,9 +175,9 @@ def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], togeth
     position_ids = torch.zeros((L, W), dtype=torch.long, device=device)
     owner = torch.full((L, W), -1, dtype=torch.long, device=device)  # row of each tail column
     prefix_owner = torch.full((L, P), -1, dtype=torch.long, device=device)
-    kv = []
+    kv = [(k.new_zeros(L, k.shape[1], P, k.shape[3]), v.new_zeros(L, v.shape[1], P, v.shape[3])) for k, v in splits[0].kv]
     places, start = [], 0
-    for i, (split, idx) in enumerate(zip(splits, rows)):
+    for split, idx in zip(splits, rows):
         r = torch.arange(start, start + len(idx), device=device)
         start += len(idx)
         # every tail token: (row in the split, position in the tail) -> (line, column)
@@ -191,12 +191,10 @@ def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], togeth
         pb, pt = _spans(idx.to(device), prefix_t[r])
         p_line, p_slot = torch.repeat_interleave(line_t[r], prefix_t[r]), torch.repeat_interleave(slot_t[r], prefix_t[r]) + pt
         prefix_owner[p_line, p_slot] = torch.repeat_interleave(r, prefix_t[r])
-        for n, (k, v) in enumerate(split.kv):
-            if i == 0:
-                kv.append((k.new_zeros(L, k.shape[1], P, k.shape[3]), v.new_zeros(L, v.shape[1], P, v.shape[3])))
+        for (k, v), (k_out, v_out) in zip(split.kv, kv):
             at = lambda t: t.to(k.device)  # noqa: E731  (layers may sit on other devices)
-            kv[n][0][at(p_line), :, at(p_slot)] = k[at(pb), :, at(pt)]
-            kv[n][1][at(p_line), :, at(p_slot)] = v[at(pb), :, at(pt)]
+            k_out[at(p_line), :, at(p_slot)] = k[at(pb), :, at(pt)]
+            v_out[at(p_line), :, at(p_slot)] = v[at(pb), :, at(pt)]
     if together:
         same = owner[:, :, None] == owner[:, None, :]
         causal = torch.ones(W, W, dtype=torch.bool, device=device).tril()
@@ -206,7 +204,7 @@ def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], togeth
         mask = torch.zeros(allowed.shape, dtype=mask_dtype, device=device).masked_fill(~allowed, torch.finfo(mask_dtype).min)
     else:
         mask = torch.cat([prefix_owner >= 0, owner >= 0], dim=1).long()
-    return PackedTails(kv=kv, input_ids=input_ids, position_ids=position_ids, mask=mask, line=line_t, col=col_t, slot=slot_t, places=places)
+    return PackedTails(kv=kv, input_ids=input_ids, position_ids=position_ids, mask=mask, line=line_t, col=col_t, places=places)
 
 
 def _spans(first: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -62,7 +62,7 @@ class StatisticsSection(_Section):
 class RuntimeSection(_Section):
     """How to compute, not what: nothing here changes results beyond float rounding."""
 
-    tokens_per_pass: int = _f(2048, "Padded tokens per forward/backward pass of value optimisation (memory vs speed).", minimum=16)
+    tokens_per_pass: int = _f(2048, "Tokens per forward/backward pass of value optimisation (memory vs speed): padded rows in its first pass, packed tails in its steps.", minimum=16)
     progress: bool = _f(True, "Show progress bars.")
     value_optimiser: Literal["batched", "one_by_one", "reference_loop"] = _f(
         "batched",
