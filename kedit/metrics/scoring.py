@@ -11,8 +11,9 @@ import torch
 
 from kedit.editing.tokens import TextRow, encode_rows
 from kedit.models.architecture import get_module, head_logits
+from kedit.models.prefix import pack_tails, split_rows, takes_block_masks
 
-ROWS_PER_PASS = 64
+ROWS_PER_PASS = 128
 
 
 @dataclass
@@ -58,21 +59,25 @@ def score_rows(loaded, rows: Sequence[TextRow]) -> list[Scored]:
 
 @torch.no_grad()
 def _score(loaded, rows: Sequence[TextRow]) -> list[Scored]:
-    """Rows of similar length share a pass (less padding); results in the order given."""
+    """Rows of similar length share a pass, packed into lines (``kedit.models.prefix.pack_tails``
+    with nothing cached: a row's tail is the whole row); results in the order given."""
     model, arch = loaded.model, loaded.arch
     backbone = get_module(model, arch.backbone, arch.model_type)
+    together, dtype, pad = takes_block_masks(model), next(model.parameters()).dtype, loaded.tokenizer.pad_token_id or 0
     order = sorted(range(len(rows)), key=lambda i: len(rows[i].prefix) + len(rows[i].target))
     out: list[Scored | None] = [None] * len(rows)
     for start in range(0, len(rows), ROWS_PER_PASS):
         at = order[start : start + ROWS_PER_PASS]
         part = [rows[i] for i in at]
         enc = encode_rows(loaded.tokenizer, part).to(loaded.device)
-        h = backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
+        split = split_rows(enc.input_ids, enc.attention_mask, torch.zeros_like(enc.last_pos), [], pad)
+        packed = pack_tails([split], [torch.arange(len(part), device=loaded.device)], together, dtype, pad)
+        h = backbone(**packed.forward_kwargs(model)).last_hidden_state  # (lines, width, d)
         no_target = [b for b, r in enumerate(part) if not r.target]
         row = torch.cat([enc.pred_row, torch.tensor(no_target, dtype=torch.long, device=loaded.device)])
         pos = torch.cat([enc.pred_pos, enc.last_pos[no_target]])
         tgt = torch.cat([enc.pred_target, torch.full((len(no_target),), -1, dtype=torch.long, device=loaded.device)])
-        logp = torch.log_softmax(head_logits(model, arch, h[row, pos]).float(), -1)
+        logp = torch.log_softmax(head_logits(model, arch, h[packed.line[row], packed.col[row] + pos]).float(), -1)
         pred = logp.argmax(-1)
         lp = torch.where(tgt >= 0, logp.gather(1, tgt.clamp(min=0)[:, None]).squeeze(1), torch.zeros_like(pred, dtype=torch.float32))
         for b, i in enumerate(at):
