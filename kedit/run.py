@@ -79,10 +79,11 @@ class Materialised:
 def materialise(name: str, cfg: dict, spec_dir: Path) -> Materialised:
     """Build (Wikidata) or read (local file) a dataset; errors name the spec key."""
     from kedit.data.errors import DataError
-    from kedit.data.store import load_rows
 
     try:
         if "file" in cfg:
+            from kedit.data.store import load_rows  # imports `datasets` (~1 s): only where a file is read
+
             path = (spec_dir / cfg["file"]).resolve()
             rows = load_rows(path)
             provenance = {"source": "file", "path": str(path)}
