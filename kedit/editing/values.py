@@ -340,11 +340,11 @@ def optimize_values(
             kl_rows = p.is_kl.nonzero().squeeze(1)
             lines = torch.cat([p.tails.line[p.pred_row], p.tails.line[kl_rows]])
             logp = _next_token_logp(loaded, final_norm, gather_at(h, lines, torch.cat([p.pred_col, p.subject[kl_rows]]), device))
-            tok_logp = logp[:N].gather(1, p.pred_target[:, None]).squeeze(1)
+            logp_nll, logp_kl = logp.split([N, len(kl_rows)])  # split, not slices: one dense gradient, not two
+            tok_logp = logp_nll.gather(1, p.pred_target[:, None]).squeeze(1)
             n_tok = torch.bincount(p.pred_row, minlength=R).clamp(min=1)
             row_nll = -torch.zeros(R, device=device).index_add(0, p.pred_row, tok_logp) / n_tok
             pass_nll = torch.zeros(G, device=device).index_add(0, p.group, row_nll * p.weight)
-            logp_kl = logp[N:]
             kl_of_row = (logp_kl.exp() * (logp_kl - kl_init[p.group[kl_rows]])).sum(-1)
             pass_kl = torch.zeros(G, device=device).index_add(0, p.group[kl_rows], kl_of_row)
             (pass_nll.sum() + settings.kl_factor * pass_kl.sum()).backward()
