@@ -21,7 +21,8 @@ The blocks below ``layer`` do not depend on the deltas: their output is computed
 and replayed, and so are the keys/values of every position before the subject's last
 token. Each step recomputes only the rows' tails (subject's last token onwards), packed
 side by side into lines as wide as the longest tail (``kedit.models.prefix.pack_tails``):
-one pass of long matrix products instead of many padded short ones. ``reuse_frozen=False`` recomputes whole rows through every block at every step
+one pass of long matrix products instead of many padded short ones.
+``reuse_frozen=False`` recomputes whole rows through every block at every step
 instead, as the reference implementations do (their per-edit loop is
 ``reference_loop``; benchmarks compare against it). The forward stops at ``loss_layer``,
 whose output goes through the final norm and the head at the target positions only.
@@ -333,9 +334,9 @@ def optimize_values(
                 kwargs = p.tails.forward_kwargs(model)
                 run_stopping(lambda: model(**kwargs))
             h = seen["h"]  # (L, W, d)
-            # NLL of the target tokens, averaged per row, weighted into the row's group.
-            # One head call for the target positions and the KL rows' subject positions: the
-            # head's weight is the largest matrix a step reads.
+            # One head call for the target positions and the KL rows' subject positions (the
+            # head's weight is the largest matrix a step reads). NLL of the target tokens,
+            # averaged per row, weighted into the row's group; KL per group.
             R, N = len(p.group), len(p.pred_row)
             kl_rows = p.is_kl.nonzero().squeeze(1)
             lines = torch.cat([p.tails.line[p.pred_row], p.tails.line[kl_rows]])

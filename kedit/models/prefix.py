@@ -134,23 +134,31 @@ class PackedTails:
 
 def _lines(tails: Sequence[int], prefixes: Sequence[int], together: bool) -> tuple[list[int], list[int], list[int], int]:
     """Best-fit decreasing of rows into lines as wide as the longest tail: (line, column,
-    prefix slot) per row, and the number of lines. ``together=False``: one row per line."""
-    width = max(tails)
+    prefix slot) per row, and the number of lines. ``together=False``: one row per line.
+
+    A line's cached prefixes may take as many key slots as the longest prefix or the line's
+    width, whichever is more: many one-token tails with their prefixes would otherwise widen
+    every line's cache (memory, and zeroing it at every packing) far beyond a padded layout's.
+    """
+    width, room = max(tails), max(max(prefixes), max(tails))
     with_room: list[list[int]] = [[] for _ in range(width)]  # lines by free columns (1 .. width - 1)
     used, slots = [], []
     line, col, slot = [0] * len(tails), [0] * len(tails), [0] * len(tails)
     for r in sorted(range(len(tails)), key=lambda r: -tails[r]):
-        s = tails[r]
-        free = next((k for k in range(s, width) if with_room[k]), None) if together else None
-        if free is None:
+        s, p = tails[r], prefixes[r]
+        n = None
+        for k in range(s, width) if together else ():
+            fits = [i for i, m in enumerate(with_room[k]) if slots[m] + p <= room]
+            if fits:
+                n = with_room[k].pop(fits[-1])
+                break
+        if n is None:
             used.append(0)
             slots.append(0)
             n = len(used) - 1
-        else:
-            n = with_room[free].pop()
         line[r], col[r], slot[r] = n, used[n], slots[n]
         used[n] += s
-        slots[n] += prefixes[r]
+        slots[n] += p
         if together and 0 < width - used[n]:
             with_room[width - used[n]].append(n)
     return line, col, slot, len(used)
