@@ -321,9 +321,9 @@ def test_recomputing_only_the_tails_matches_the_full_forward(tiny, together, att
 def test_rows_share_lines_without_overlapping_and_a_lines_cache_stays_within_the_longest_row():
     from kedit.models.prefix import _lines
 
-    tails, prefixes = [6, 4, 2] + [1] * 20, [2, 5, 1] + [3] * 20
+    tails, prefixes = [6, 4, 2] + [1] * 40, [2, 5, 1] + [3] * 40
     line, col, slot, n_lines = _lines(tails, prefixes, together=True)
-    width, room = 6, 6  # the longest tail; the longest prefix (5) or the width, whichever is more
+    width, room = 6, 12  # the longest tail; twice the longest prefix (5) or the width, whichever is more
     for n in range(n_lines):
         rows = [r for r in range(len(tails)) if line[r] == n]
         cols = sorted((col[r], col[r] + tails[r]) for r in rows)
