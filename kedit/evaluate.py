@@ -118,15 +118,9 @@ def edit_sequentially(ctx: EditContext, method_name: str, hparams: dict | None, 
                 pristine.setdefault(path, w)
             ctx.remember(edit)
             edit_s = time.perf_counter() - t
-            steps.append(
-                {
-                    "step": k,
-                    "edit_s": edit_s,
-                    "metrics": scores_after(loaded, chosen, batch, ectx, before[k]),
-                    "first_batch": scores_after(loaded, chosen, batches[0], ectx, before[0]),
-                    "info": edit.info,
-                }
-            )
+            scores = scores_after(loaded, chosen, batch, ectx, before[k])
+            first = scores if k == 0 else scores_after(loaded, chosen, batches[0], ectx, before[0])
+            steps.append({"step": k, "edit_s": edit_s, "metrics": scores, "first_batch": first, "info": edit.info})
     finally:
         restore(loaded, pristine)
         ctx.earlier.clear()

@@ -169,7 +169,7 @@ def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], togeth
     """Pack the tails of ``splits[i]``'s rows ``rows[i]`` (index tensors) into lines.
 
     together: rows share lines under a block mask (see :func:`takes_block_masks`); otherwise
-    one row per line under a padding mask, as :class:`SplitRows` runs them.
+    one row per line under a padding mask, for attention that takes no block mask.
     """
     tails, prefixes = [], []
     for split, idx in zip(splits, rows):
@@ -187,19 +187,22 @@ def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], togeth
     kv = [(k.new_zeros(L, k.shape[1], P, k.shape[3]), v.new_zeros(L, v.shape[1], P, v.shape[3])) for k, v in splits[0].kv]
     places, start = [], 0
     for split, idx in zip(splits, rows):
-        r = torch.arange(start, start + len(idx), device=device)
+        r = torch.arange(start, start + len(idx), device=device)  # these rows' numbers in the pack
         start += len(idx)
+        local = idx.to(device)
         # every tail token: (row in the split, position in the tail) -> (line, column)
-        b, j = _spans(idx.to(device), tail_t[r])
-        dst_line, dst_col = torch.repeat_interleave(line_t[r], tail_t[r]), torch.repeat_interleave(col_t[r], tail_t[r]) + j
+        of, j = _spans(tail_t[r])
+        row, b = r[of], local[of]
+        dst_line, dst_col = line_t[row], col_t[row] + j
         places.append((b, j, dst_line, dst_col))
         input_ids[dst_line, dst_col] = split.input_ids[b, j]
         position_ids[dst_line, dst_col] = split.position_ids[b, j]
-        owner[dst_line, dst_col] = torch.repeat_interleave(r, tail_t[r])
+        owner[dst_line, dst_col] = row
         # every cached prefix position: (row in the split, position) -> (line, key slot)
-        pb, pt = _spans(idx.to(device), prefix_t[r])
-        p_line, p_slot = torch.repeat_interleave(line_t[r], prefix_t[r]), torch.repeat_interleave(slot_t[r], prefix_t[r]) + pt
-        prefix_owner[p_line, p_slot] = torch.repeat_interleave(r, prefix_t[r])
+        of, pt = _spans(prefix_t[r])
+        p_row, pb = r[of], local[of]
+        p_line, p_slot = line_t[p_row], slot_t[p_row] + pt
+        prefix_owner[p_line, p_slot] = p_row
         for (k, v), (k_out, v_out) in zip(split.kv, kv):
             at = lambda t: t.to(k.device)  # noqa: E731  (layers may sit on other devices)
             k_out[at(p_line), :, at(p_slot)] = k[at(pb), :, at(pt)]
@@ -216,8 +219,8 @@ def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], togeth
     return PackedTails(kv=kv, input_ids=input_ids, position_ids=position_ids, mask=mask, line=line_t, col=col_t, places=places)
 
 
-def _spans(first: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row, ``first[r]`` repeated ``lengths[r]`` times beside 0 .. lengths[r] - 1: two flat tensors."""
+def _spans(lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For rows of ``lengths`` (R,), each element's row and its index within the row: two flat tensors."""
+    of = torch.repeat_interleave(torch.arange(len(lengths), device=lengths.device), lengths)
     ends = torch.cumsum(lengths, 0)
-    j = torch.arange(int(ends[-1]) if len(ends) else 0, device=first.device) - torch.repeat_interleave(ends - lengths, lengths)
-    return torch.repeat_interleave(first, lengths), j
+    return of, torch.arange(len(of), device=lengths.device) - (ends - lengths)[of]
