@@ -45,6 +45,7 @@ SOURCES = {
     "mquake": ("princeton-nlp+MQuAKE", "fb43dadc2d8cd19d08ce81c63d957b59deb3f3cd"),
     "ssa": ("aramshiva+babies", "5cbb539a286b8c1e40cb1400bf7c43b5e5b31b25"),
     "census": ("DinaAbrahim+MarriageInTexas", "eaaa2405d3e82e899311107262aff6f7034939f8"),
+    "wikontic": ("screemix+Wikontic", "8e36d5e58233a1c7c5900f5e02c2d8f254fbbb68"),
 }
 
 # LM-KBC relation name -> Wikidata property (our reading of the LM-KBC relation
@@ -64,6 +65,17 @@ LMKBC_PERSON_RELATIONS = {
 # KAMEL relations never taken even if attested on humans: their Wikidata
 # subject is by definition not a person (P286 head coach: subject is a team).
 KAMEL_NON_PERSON_SUBJECT = {"P286"}
+
+# Literal-valued KAMEL relations: KAMEL's XML Schema type -> (Wikidata property type, object
+# pattern, xsd datatype).  KAMEL gives dates as years; Wikidata's truthy (wdt:) value of a
+# year-precision date is YYYY-01-01T00:00:00Z, written the same way here.
+LITERAL_TYPES = {
+    "XMLSchema#dateTime": ("Time", r"-?[0-9]{1,4}", "dateTime"),
+    "XMLSchema#decimal": ("Quantity", r"-?[0-9]+(\.[0-9]+)?", "decimal"),
+}
+# A literal-valued KAMEL relation is taken only if Wikidata's subject-type constraint names
+# human (Q5) or person (Q215627): no Q-id source attests literal facts on humans.
+PERSON_TYPES = {"Q5", "Q215627"}
 
 # Phrases for "{subject}'s {phrase} is {object}" where the Wikidata label reads
 # badly in that frame.  Our own wording.
@@ -89,7 +101,7 @@ PHRASE_OVERRIDES = {
     "P410": "military rank", "P241": "military branch", "P607": "war",
     "P1416": "affiliation", "P118": "league", "P264": "record label",
     "P136": "genre", "P412": "voice type", "P108": "employer",
-    "P2031": "start of work period", "P1429": "pet", "P1399": "conviction",
+    "P2031": "start of work period", "P2032": "end of work period", "P1429": "pet", "P1399": "conviction",
     "P2632": "place of detention", "P793": "significant event",
     "P3602": "candidacy", "P812": "academic major", "P1026": "thesis",
     "P1449": "nickname", "P734": "family name", "P735": "given name",
@@ -140,6 +152,29 @@ def kl_name(label: str) -> str:
 
 def is_q(x) -> bool:
     return isinstance(x, str) and re.fullmatch(r"Q[1-9][0-9]*", x) is not None
+
+
+def literal(value: str, kamel_type: str) -> str | None:
+    """A KAMEL literal object as a typed Turtle literal shaped like Wikidata's wdt: value, or None."""
+    _, pattern, datatype = LITERAL_TYPES[kamel_type]
+    if not re.fullmatch(pattern, value):
+        return None
+    if datatype == "dateTime":
+        year = int(value)
+        value = f"{'-' if year < 0 else ''}{abs(year):04d}-01-01T00:00:00Z"
+    return f'"{value}"^^xsd:{datatype}'
+
+
+def kamel_literal_type(recs: list[dict]) -> str | None:
+    """The KAMEL XML Schema type of a relation whose objects are all literals of one known type."""
+    kinds = {u for d in recs for u in (d.get("obj_uri") or [])}
+    return next(iter(kinds)) if len(kinds) == 1 and kinds <= set(LITERAL_TYPES) else None
+
+
+def kamel_object_labels(d: dict) -> list[str]:
+    """The object strings of a KAMEL record: train/dev give strings, test gives dicts."""
+    return [o.get("chosen") if isinstance(o, dict) else o for o in d.get("obj_label") or []
+            if isinstance(o, (str, dict))]
 
 
 def build(src: Src, max_subjects_per_prop: int):
@@ -242,11 +277,12 @@ def build(src: Src, max_subjects_per_prop: int):
     for p, v in json.loads(src.read("codex", "data/relations/en/relations.json")).items():
         plabels.setdefault(p, (v["label"], "codex"))
     for p, v in json.loads(src.read("fewrel", "data/pid2name.json")).items():
-        plabels.setdefault(p, (v[0], "fewrel"))
-    for p, v in json.loads(src.read("propdump", "properties/en.json")).items():
-        plabels.setdefault(p, (v, "propdump"))
-    for p, v in json.loads(src.read("propdump2020", "properties/en.json")).items():
-        plabels.setdefault(p, (v, "propdump2020"))
+        if v[0] != "None":  # FewRel writes the string "None" where it has no label (P1962)
+            plabels.setdefault(p, (v[0], "fewrel"))
+    for name in ("propdump", "propdump2020"):
+        for p, v in json.loads(src.read(name, "properties/en.json")).items():
+            if isinstance(v, str) and v.strip():  # some entries are null
+                plabels.setdefault(p, (v, name))
 
     # ---------------- Q-id facts -------------------------------------------
     facts: dict[tuple, set] = collections.defaultdict(set)  # (s,p,o) -> sources
@@ -267,6 +303,27 @@ def build(src: Src, max_subjects_per_prop: int):
     kl_labels: dict[str, str] = {}
     kl_humans = set()
     kamel_linked_obj = kamel_kl_obj = 0
+    constraints = json.loads(src.read(
+        "wikontic", "src/wikontic/utils/ontology_mappings_en_en/prop2constraints.json"))
+    ptypes: dict[str, str] = {}  # property -> Wikidata property type, when not WikibaseItem
+    for rel in kamel_rels:
+        recs = kamel[rel]
+        kind = kamel_literal_type(recs)
+        subject_types = set(constraints.get(rel, {}).get("Subject type constraint", []))
+        if kind is None or rel not in plabels or not subject_types & PERSON_TYPES:
+            continue
+        ptypes[rel] = LITERAL_TYPES[kind][0]
+        for d in recs:
+            sl = d.get("sub_label")
+            if not isinstance(sl, str) or sl not in human_names:
+                continue
+            objs = [o for o in (literal(v, kind) for v in kamel_object_labels(d) if v) if o]
+            if objs:
+                s_iri = KL + kl_name(sl)
+                kl_labels[s_iri] = sl
+                kl_humans.add(s_iri)
+                for o in objs:
+                    facts[(s_iri, rel, o)].add("kamel")
     for rel in kamel_rels:
         recs = kamel[rel]
         # KAMEL subjects are matched to humans by name only, so keep a KAMEL
@@ -314,21 +371,21 @@ def build(src: Src, max_subjects_per_prop: int):
                 for o in objs:
                     facts[(s_iri, rel, o)].add("kamel")
 
-    # ---------------- cap per property (file size), keep >=3 subjects ----
+    # ---------------- cap per property (file size) ------------------------
     by_prop = collections.defaultdict(lambda: collections.defaultdict(list))
     for (s, p, o) in facts:
         by_prop[p][s].append(o)
     kept = []
     for p in sorted(by_prop):
         subs = sorted(by_prop[p], key=lambda s: hashlib.sha1((p + s).encode()).hexdigest())
-        if len(subs) < 3:
-            continue
         for s in subs[:max_subjects_per_prop]:
             for o in sorted(by_prop[p][s]):
                 kept.append((s, p, o))
 
     # ---------------- emit Turtle -------------------------------------------
     def term(iri):
+        if iri.startswith('"'):  # a typed literal, written as it is
+            return iri
         if iri.startswith(WD):
             return "wd:" + iri[len(WD):]
         return "kl:" + iri[len(KL):]
@@ -343,7 +400,7 @@ def build(src: Src, max_subjects_per_prop: int):
     for s, p, o in kept:
         lines.add(f"{term(s)} wdt:{p} {term(o)} .")
         subjects.add(s)
-        entities.update((s, o))
+        entities.update((s, o) if not o.startswith('"') else (s,))
         props.add(p)
     for s in subjects:
         lines.add(f"{term(s)} wdt:P31 wd:Q5 .")
@@ -359,7 +416,7 @@ def build(src: Src, max_subjects_per_prop: int):
     for p in props:
         lines.add(f'wd:{p} rdfs:label "{esc(plabels[p][0])}"@en .')
         lines.add(f"wd:{p} wikibase:directClaim wdt:{p} .")
-        lines.add(f"wd:{p} wikibase:propertyType wikibase:WikibaseItem .")
+        lines.add(f"wd:{p} wikibase:propertyType wikibase:{ptypes.get(p, 'WikibaseItem')} .")
 
     header = "\n".join([
         "# kedit offline Wikidata-shaped snapshot. Generated by tools/build_snapshot.py;",
@@ -369,6 +426,7 @@ def build(src: Src, max_subjects_per_prop: int):
         "@prefix wikibase: <http://wikiba.se/ontology#> .",
         "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
         "@prefix schema: <http://schema.org/> .",
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .",
         "@prefix kl: <http://kedit.local/entity/> .",
         "",
     ])
@@ -385,6 +443,8 @@ def build(src: Src, max_subjects_per_prop: int):
         "humans_local_kl": sum(1 for s in subjects if s.startswith(KL)),
         "properties_used_on_humans": len(props - {"P31"}),
         "properties_with_ge3_subjects": sum(1 for p, n in subj_per_prop.items() if n >= 3),
+        "properties_with_ge2_subjects": sum(1 for p, n in subj_per_prop.items() if n >= 2),
+        "literal_valued_properties": {p: ptypes[p] for p in sorted(ptypes, key=lambda x: int(x[1:])) if p in props},
         "facts": len(kept),
         "facts_by_source": dict(sorted(fact_src.items())),
         "entities_with_labels": len(entities),

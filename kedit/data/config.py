@@ -21,9 +21,11 @@ from kedit.data.sparql import WIKIDATA
 ROOT = "dataset.wikidata"
 
 
-def _help(text: str, check: Callable[[object], object] | None = None, **kw):
-    """A field with help text and an optional validator (a :mod:`queries` checker raising ValueError)."""
-    return field(metadata={"help": text, "check": check}, **kw)
+def _help(text: str, check: Callable[[object], object] | None = None, min_items: int | None = None, **kw):
+    """A field with help text, an optional validator (a :mod:`queries` checker raising
+    ValueError) and, for a list, the least number of items (also written to the JSON Schema)."""
+    metadata = {"help": text, "check": check, **({"minItems": min_items} if min_items is not None else {})}
+    return field(metadata=metadata, **kw)
 
 
 def _non_negative(value: int) -> int:
@@ -52,6 +54,10 @@ class RelationsConfig:
     allow_fewer: bool = _help(
         "If the knowledge base offers fewer usable relations than asked, warn and build with them "
         "(recorded in the provenance) instead of failing.", default=False)
+    value_types: list[str] = _help(
+        "Value types of the relations: item (objects are labelled items, as in the paper), time (a "
+        "date, written as its year), quantity (a number).", queries.value_type,
+        min_items=1, default_factory=lambda: ["item"])
     min_subjects: int = _help(
         "Least number of distinct labelled subjects a discovered relation needs.", queries.positive_int, default=3)
     scan_humans: int = _help(
@@ -158,6 +164,8 @@ def _parse(cls, raw: object, where: str):
             continue
         if not _matches(value, tp):
             raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+        if isinstance(value, list) and len(value) < known[name].metadata.get("minItems", 0):
+            raise ConfigError(f"{key}: needs at least {known[name].metadata['minItems']} item(s)")
         if known[name].metadata.get("check") is not None:
             _check(value, known[name].metadata["check"], key)
         values[name] = value

@@ -26,6 +26,10 @@ PREFIXES = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "kl": "http://kedit.local/entity/",
 }
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+#: Value types a relation may have (``relations.value_types``) → Wikidata property type and
+#: the XML Schema datatype of its truthy (``wdt:``) values; items have labels instead.
+VALUE_TYPES = {"item": ("WikibaseItem", None), "time": ("Time", "dateTime"), "quantity": ("Quantity", "decimal")}
 #: IRIs whose prefix is dropped when compacted ("Q42", "P19"); other known prefixes are kept ("kl:x").
 _BARE = ("wd", "wdt")
 
@@ -64,6 +68,13 @@ def language(value: object) -> str:
     return value
 
 
+def value_type(value: object) -> str:
+    """Return ``value`` if it names a :data:`VALUE_TYPES` entry, else raise ``ValueError`` listing them."""
+    if value not in VALUE_TYPES:
+        raise ValueError(f"{value!r} is not a value type (one of {', '.join(VALUE_TYPES)})")
+    return value
+
+
 def compact(iri: str) -> str:
     """``http://www.wikidata.org/entity/Q42`` → ``Q42``; ``http://kedit.local/entity/x`` → ``kl:x``;
     anything else unchanged."""
@@ -78,23 +89,51 @@ def _label(var: str, lang: str) -> str:
     return f'?{var} rdfs:label ?{var}Label . FILTER(LANG(?{var}Label) = "{lang}")'
 
 
-def relation_discovery(lang: str = "en", scan_humans: int = 20000, subject_class: str = "Q5") -> str:
-    """Item-valued properties used on instances of ``subject_class`` (Q5: humans), with their
-    label and counts of distinct labelled subjects and objects, over the first ``scan_humans``
-    such subjects.
+def _object(lang: str, value_types: tuple[str, ...]) -> str:
+    """Bind ``?objectLabel``: an item's label, or a literal written as text (a date as its year,
+    a quantity without the "+" that Wikidata writes and some stores keep). Items only: the plain label pattern, so that queries of
+    item-valued data stay as they were (and cached results stay valid)."""
+    if value_types == ("item",):
+        return _label("object", lang)
+    datatypes = [f"<{_XSD}{VALUE_TYPES[t][1]}>" for t in value_types if t != "item"]
+    literal = (f'IF(DATATYPE(?object) = <{_XSD}dateTime>, STR(YEAR(?object)), '
+               'IF(STRSTARTS(STR(?object), "+"), SUBSTR(STR(?object), 2), STR(?object)))')
+    item = (f'OPTIONAL {{ ?object rdfs:label ?objectName . FILTER(LANG(?objectName) = "{lang}") }}\n  '
+            if "item" in value_types else "")
+    return (item + f"BIND(IF(isLiteral(?object), {literal}, ?objectName) AS ?objectLabel)\n"
+            f"  FILTER(BOUND(?objectLabel) && (!isLiteral(?object) || DATATYPE(?object) IN ({', '.join(datatypes)})))")
+
+
+def _types(value_types) -> tuple[str, ...]:
+    """Validated value types, in :data:`VALUE_TYPES` order (one query text per set)."""
+    chosen = {value_type(t) for t in value_types}
+    if not chosen:
+        raise ValueError("no value types given")
+    return tuple(t for t in VALUE_TYPES if t in chosen)
+
+
+def relation_discovery(lang: str = "en", scan_humans: int = 20000, subject_class: str = "Q5",
+                       value_types=("item",)) -> str:
+    """Properties of the given value types (items by default) used on instances of
+    ``subject_class`` (Q5: humans), with their label and counts of distinct labelled subjects
+    and objects (literals count as labelled), over the first ``scan_humans`` such subjects.
 
     Columns: ``?relation ?relationLabel ?subjects ?objects``.
     """
     lang, scan_humans, subject_class = language(lang), positive_int(scan_humans), item_id(subject_class)
+    value_types = _types(value_types)
+    kinds = " ".join(f"wikibase:{VALUE_TYPES[t][0]}" for t in value_types)
+    prop_type = (f"wikibase:{VALUE_TYPES['item'][0]} .\n" if value_types == ("item",)
+                 else f"?type .\n  VALUES ?type {{ {kinds} }}\n")
     return (
         _PROLOGUE
         + "SELECT ?relation ?relationLabel (COUNT(DISTINCT ?subject) AS ?subjects) (COUNT(DISTINCT ?object) AS ?objects) WHERE {\n"
         + f"  {{ SELECT ?subject WHERE {{ ?subject wdt:P31 wd:{subject_class} . }} LIMIT {scan_humans} }}\n"
         + "  ?subject ?claim ?object .\n"
-        + "  ?relation wikibase:directClaim ?claim ; wikibase:propertyType wikibase:WikibaseItem .\n"
+        + "  ?relation wikibase:directClaim ?claim ; wikibase:propertyType " + prop_type
         + f"  {_label('relation', lang)}\n"
         + f"  {_label('subject', lang)}\n"
-        + f"  {_label('object', lang)}\n"
+        + f"  {_object(lang, value_types)}\n"
         + "}\nGROUP BY ?relation ?relationLabel\n"
     )
 
@@ -112,20 +151,22 @@ def relation_labels(ids: list[str], lang: str = "en") -> str:
     )
 
 
-def relation_facts(relation: str, lang: str = "en", limit: int = 10000, subject_class: str = "Q5") -> str:
+def relation_facts(relation: str, lang: str = "en", limit: int = 10000, subject_class: str = "Q5",
+                   value_types=("item",)) -> str:
     """Facts ``(subject, relation, object)`` whose subject is an instance of ``subject_class``
-    and whose ends are labelled, at most ``limit`` of them.
+    and whose ends are labelled (or the object a literal of one of ``value_types``), at most
+    ``limit`` of them.
 
     Columns: ``?subject ?subjectLabel ?object ?objectLabel``.
     """
     relation, lang, limit = property_id(relation), language(lang), positive_int(limit)
-    subject_class = item_id(subject_class)
+    subject_class, value_types = item_id(subject_class), _types(value_types)
     return (
         _PROLOGUE
         + "SELECT ?subject ?subjectLabel ?object ?objectLabel WHERE {\n"
         + f"  ?subject wdt:{relation} ?object .\n"
         + f"  ?subject wdt:P31 wd:{subject_class} .\n"
         + f"  {_label('subject', lang)}\n"
-        + f"  {_label('object', lang)}\n"
+        + f"  {_object(lang, value_types)}\n"
         + f"}}\nLIMIT {limit}\n"
     )

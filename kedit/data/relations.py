@@ -2,7 +2,8 @@
 
 Three sources of candidates, picked by the config:
 
-- ``discovery`` (the paper): item-valued properties used on the subject class with labels,
+- ``discovery`` (the paper): properties of ``relations.value_types`` (items by default) used on
+  the subject class with labels,
   counted by :func:`queries.relation_discovery`; each chosen relation's facts come from
   :func:`queries.relation_facts`.
 - ``ids``: the listed P-ids, labelled by :func:`queries.relation_labels`, facts as above.
@@ -74,7 +75,8 @@ def _shortfall(relation: Relation, cfg: WikidataConfig) -> str | None:
 
 def _fetch_facts(select: Select, relation_id: str, cfg: WikidataConfig, truncated: list[str]) -> list[Fact]:
     limit = cfg.relations.pool
-    rows = select(queries.relation_facts(relation_id, cfg.language, limit, cfg.subject_class))
+    rows = select(queries.relation_facts(relation_id, cfg.language, limit, cfg.subject_class,
+                                         cfg.relations.value_types))
     if len(rows) >= limit:
         log.warning("relation %s: the fact query hit its LIMIT %d; the draw depends on the endpoint's row order",
                     relation_id, limit)
@@ -84,7 +86,8 @@ def _fetch_facts(select: Select, relation_id: str, cfg: WikidataConfig, truncate
 
 def _discovered(select: Select, cfg: WikidataConfig) -> list[tuple[str, str]]:
     """(P-id, label) of the usable properties found on the subject class."""
-    rows = select(queries.relation_discovery(cfg.language, cfg.relations.scan_humans, cfg.subject_class))
+    rows = select(queries.relation_discovery(cfg.language, cfg.relations.scan_humans, cfg.subject_class,
+                                             cfg.relations.value_types))
     if not rows:
         raise BuildError(f"relation discovery returned zero rows: no labelled facts on instances of {cfg.subject_class}")
     subjects, objects = _need(cfg)

@@ -35,6 +35,30 @@ def test_rows_carry_ids_labels_prompts_and_targets(offline_client):
     assert built.rows[0]["subject_id"] != built.rows[1]["subject_id"]  # per_relation rows: distinct subjects
 
 
+def test_literal_valued_relations(offline_client):
+    """Listed date and quantity relations build rows whose targets are a year and a number;
+    the discovered candidates grow by the literal relations only when their types are asked for."""
+    rows = build(offline_client, relations={"ids": ["P1971", "P2031"], "value_types": ["item", "time", "quantity"]}).rows
+    children, start = rows
+    assert children["target_new"].isdigit() and children["object_id"] == children["target_new"]
+    assert start["target_new"].isdigit() and len(start["target_new"]) == 4
+    assert start["object_id"] == f"{start['target_new']}-01-01T00:00:00Z" and start["prompt"] == "{}'s start of work period is"
+    with pytest.raises(BuildError, match="P2031 returned no facts"):
+        build(offline_client, relations={"ids": ["P2031"]})  # items only: a date is not a labelled item
+    items = build(offline_client, relations={"sample": None})
+    everything = build(offline_client, relations={"sample": None, "value_types": ["item", "time", "quantity"]})
+    assert everything.provenance["counts"]["relations_available"] > items.provenance["counts"]["relations_available"]
+    assert ({r["relation_id"] for r in everything.rows} - {r["relation_id"] for r in items.rows}
+            == {"P570", "P1350", "P1971", "P2031", "P2032"})  # P569: 2 subjects, under the default min_subjects 3
+
+
+@pytest.mark.parametrize("value, message", [(["date"], r"value_types\[0\]: 'date' is not a value type"),
+                                            ([], "value_types: needs at least 1 item")])
+def test_bad_value_types(offline_client, value, message):
+    with pytest.raises(ConfigError, match=message):
+        build(offline_client, relations={"sample": 6, "value_types": value})
+
+
 def test_same_policy(offline_client):
     rows = build(offline_client, subjects={"policy": "same", "name": "Ada Lovelace"}).rows
     assert {r["subject"] for r in rows} == {"Ada Lovelace"} and len({r["relation_id"] for r in rows}) == 6

@@ -44,8 +44,8 @@ def test_rebuilt_through_a_loopback_server_is_byte_identical(name, oxigraph_serv
 def test_shipped_rows(name, tmp_path):
     rows = load_rows(SHIPPED / name)
     relations = [r["relation_id"] for r in rows]
-    assert len(rows) == 88 and len(set(relations)) == 88  # the snapshot has 88 usable relations, not 100
+    assert len(rows) == 100 and len(set(relations)) == 100  # the paper's 100 relations, one fact each
     subjects = {r["subject"] for r in rows}
-    assert subjects == {"John Smith"} if name == "same_subject" else len(subjects) == 88
+    assert subjects == {"John Smith"} if name == "same_subject" else len(subjects) == 100
     loaded = datasets.load_dataset(str(SHIPPED / name), cache_dir=str(tmp_path / "hf"))
     assert loaded["train"].to_list() == rows
