@@ -8,6 +8,7 @@ values, exactly as :class:`kedit.data.sparql.SparqlClient` returns them from a s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -28,10 +29,15 @@ class EmbeddedEndpoint:
         self.path = Path(path)
         self._store: pyoxigraph.Store | None = None
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """sha256 of the snapshot file."""
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    @property
+    def cache_name(self) -> str:
+        """What a cached result of this store depends on: the snapshot's content and the engine."""
+        return f"embedded:{self.fingerprint}:pyoxigraph-{pyoxigraph.__version__}"
 
     def _loaded(self) -> pyoxigraph.Store:
         if self._store is None:

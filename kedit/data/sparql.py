@@ -11,7 +11,9 @@ IRIs, literals as their lexical form). Order of operations for a server endpoint
    with a warning, and without one :class:`SparqlError` names the endpoint and the cause.
 
 The endpoint ``offline`` (or ``snapshot``) runs the same text on the embedded snapshot
-(:mod:`kedit.data.embedded`); nothing is cached for it. Each returned list records where it
+(:mod:`kedit.data.embedded`); its results are cached too, keyed by the snapshot's sha256 and
+the engine's version as well as the query, so a repeated build neither loads the snapshot nor
+queries it (``refresh`` queries it anyway). Each returned list records where it
 came from in ``.source``: ``endpoint`` (the server), ``cache`` (a hit), ``cache-fallback``
 (the server was unreachable) or ``embedded``.
 """
@@ -123,7 +125,12 @@ class SparqlClient:
     def select(self, query: str) -> SelectResult:
         """Rows of a SELECT query; see the module docstring for retries, cache and fallbacks."""
         if self._snapshot is not None:
-            return SelectResult(self._snapshot.select(query), "embedded")
+            key = cache_key(self._snapshot.cache_name, query)
+            rows = None if self.refresh else self.cache.get(key)
+            if rows is None:
+                rows = self._snapshot.select(query)
+                self.cache.put(key, self._snapshot.cache_name, query, rows)
+            return SelectResult(rows, "embedded")
         key = cache_key(self.endpoint, query)
         if not self.refresh:
             cached = self.cache.get(key)
