@@ -101,7 +101,7 @@ PHRASE_OVERRIDES = {
     "P410": "military rank", "P241": "military branch", "P607": "war",
     "P1416": "affiliation", "P118": "league", "P264": "record label",
     "P136": "genre", "P412": "voice type", "P108": "employer",
-    "P2031": "start of work period", "P2032": "end of work period", "P1429": "pet", "P1399": "conviction",
+    "P2031": "start of work period", "P2032": "end of work period", "P1321": "Swiss place of origin", "P1429": "pet", "P1399": "conviction",
     "P2632": "place of detention", "P793": "significant event",
     "P3602": "candidacy", "P812": "academic major", "P1026": "thesis",
     "P1449": "nickname", "P734": "family name", "P735": "given name",
