@@ -42,7 +42,9 @@ def _title(spec: dict, text: dict) -> str:
 def _relations_text(spec: dict, text: dict) -> str:
     rel = spec["relations"]
     mode = "query" if spec["query"] is not None else "ids" if rel["ids"] is not None else "discovery"
+    kinds = [text["value_types"][t] for t in rel["value_types"]]
     return text["relations"][mode].format(
+        values=" or ".join(filter(None, [", ".join(kinds[:-1]), kinds[-1]])),
         sample=rel["sample"] if rel["sample"] is not None else "all", subject_class=spec["subject_class"],
         min_subjects=rel["min_subjects"], exclude=", ".join(rel["exclude"]) or "nothing", ids=", ".join(rel["ids"] or []),
     )

@@ -45,6 +45,7 @@ def test_card_front_matter_and_citation(written):
     assert [f["name"] for f in meta["dataset_info"]["features"]][:2] == ["case_id", "subject"]
     assert "arXiv:2502.07322" in body and "MEMIT-Merge" in body and "arXiv:2210.07229" in body
     assert "Fewer relations than asked" not in body
+    assert "a seeded sample of 5 properties with item values used on instances of Q5" in " ".join(body.split())
 
 
 def test_spec_and_fingerprint_files(written, built):
