@@ -33,10 +33,11 @@ def _rows(metrics: list[Metric], requests: list[EditRequest]) -> list:
 def states_before(loaded, metrics: list[Metric], requests: list[EditRequest], ectx: EvalContext, cache: dict | None = None) -> dict:
     """Each metric's look at the unedited model, by name.
 
-    cache: states kept across calls, keyed by (metric, context, requests); valid only while
-    the model is the unedited one (``kedit run`` restores it after every cell).
+    cache: states kept across calls, keyed by (metric, context if the metric reads it,
+    requests), so methods that edit other layers share what does not depend on them; valid
+    only while the model is the unedited one (``kedit run`` restores it after every cell).
     """
-    key = lambda m: (m.name, ectx, tuple(requests))  # noqa: E731
+    key = lambda m: (m.name, ectx if m.before_reads_context else None, tuple(requests))  # noqa: E731
     cache = {} if cache is None else cache
     missing = [m for m in metrics if m.before is not None and key(m) not in cache]
     with scored_together(loaded, _rows(missing, requests)):

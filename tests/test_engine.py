@@ -550,14 +550,23 @@ def test_cells_of_one_batch_share_the_metrics_look_at_the_unedited_model(tiny, r
     looks = []
     probe = Metric(name="probe", higher_is_better=True, description="counts looks before the edit",
                    before=lambda loaded, requests, ectx: looks.append(len(requests)) or len(looks), after=lambda loaded, requests, ectx, state: {"probe": state})
+    layer_looks = []  # a metric whose look depends on the edited layers (as AKD's does)
+    layer_probe = Metric(name="layer_probe", higher_is_better=True, description="counts looks per edited layers",
+                         before=lambda loaded, requests, ectx: layer_looks.append(ectx.edit_layers) or 0,
+                         after=lambda loaded, requests, ectx, state: {"layer_probe": 0.0}, before_reads_context=True)
     monkeypatch.setitem(METRICS._items, "probe", probe)
+    monkeypatch.setitem(METRICS._items, "layer_probe", layer_probe)
     cache: dict = {}
-    first = edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, ["probe", "efficacy", "specificity"], before_cache=cache)
-    second = edit_and_evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, ["probe", "efficacy", "specificity"], before_cache=cache)
+    names = ["probe", "layer_probe", "efficacy", "specificity"]
+    first = edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, names, before_cache=cache)
+    second = edit_and_evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, names, before_cache=cache)
     assert looks == [len(reqs)] and first.metrics["probe"] == second.metrics["probe"] == 1
     assert first.metrics["efficacy_before"] == second.metrics["efficacy_before"]
+    third = edit_and_evaluate(ctx, "FT-L", METHOD_HP["FT-L"], reqs, names, before_cache=cache)  # other layers
+    assert looks == [len(reqs)] and third.metrics["efficacy_before"] == first.metrics["efficacy_before"]
+    assert layer_looks == [tuple(METHOD_HP["MEMIT"]["layers"]), tuple(METHOD_HP["FT-L"]["layers"])]
     alone = edit_and_evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, ["efficacy", "specificity"])
-    assert alone.metrics == {k: v for k, v in second.metrics.items() if k != "probe"}
+    assert alone.metrics == {k: v for k, v in second.metrics.items() if k not in ("probe", "layer_probe")}
     edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs[:2], ["probe"], before_cache=cache)  # another batch: a new look
     assert looks == [len(reqs), 2]
 

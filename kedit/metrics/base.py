@@ -31,14 +31,17 @@ class Metric:
     after: Callable  # (loaded, requests, ectx, before_state) -> dict[str, float]
     before: Callable | None = None  # (loaded, requests, ectx) -> state
     rows: Callable | None = None  # (requests) -> the TextRows it scores, before and after
+    before_reads_context: bool = False  # whether ``before`` depends on the EvalContext (else it is shared by all methods)
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None, rows: Callable | None = None):
+def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None, rows: Callable | None = None,
+                    before_reads_context: bool = False):
     def wrap(after):
-        METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before, rows=rows))
+        METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before, rows=rows,
+                                 before_reads_context=before_reads_context))
         return after
 
     return wrap
