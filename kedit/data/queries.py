@@ -90,9 +90,10 @@ def _label(var: str, lang: str) -> str:
 
 
 def _object(lang: str, value_types: tuple[str, ...]) -> str:
-    """Bind ``?objectLabel``: an item's label, or a literal written as text (a date as its year,
-    a quantity without the "+" that Wikidata writes and some stores keep). Items only: the plain label pattern, so that queries of
-    item-valued data stay as they were (and cached results stay valid)."""
+    """Bind ``?objectLabel``: an item's label, or a literal written as text (a date as its
+    year, a quantity without the "+" that Wikidata writes and some stores keep). Items only:
+    the plain label pattern, so that item-valued queries stay as they were (and so do the
+    keys of their cached results)."""
     if value_types == ("item",):
         return _label("object", lang)
     datatypes = [f"<{_XSD}{VALUE_TYPES[t][1]}>" for t in value_types if t != "item"]
