@@ -9,9 +9,11 @@ from pathlib import Path
 
 import datasets
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from kedit.data.cli import data
+from kedit.data.config import as_dict, parse_config
 from kedit.data.store import FILES, load_rows
 
 SHIPPED = Path(__file__).resolve().parents[2] / "datasets"
@@ -49,3 +51,12 @@ def test_shipped_rows(name, tmp_path):
     assert subjects == {"John Smith"} if name == "same_subject" else len(subjects) == 100
     loaded = datasets.load_dataset(str(SHIPPED / name), cache_dir=str(tmp_path / "hf"))
     assert loaded["train"].to_list() == rows
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_specs_presets_build_the_shipped_sets(name):
+    """The data presets that `kedit run specs/*.yaml` builds from ask for the same dataset as the
+    shipped set's spec, so the main job edits exactly the rows committed in datasets/."""
+    preset = yaml.safe_load((SHIPPED.parent / "specs" / "presets" / f"{name}_data.yaml").read_text())
+    shipped = yaml.safe_load((SHIPPED / f"{name}.spec.yaml").read_text())
+    assert as_dict(parse_config(preset["datasets"][name]["wikidata"])) == as_dict(parse_config(shipped["dataset"]["wikidata"]))
