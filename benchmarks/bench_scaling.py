@@ -18,7 +18,7 @@ import argparse
 import json
 import time
 
-from common import RESULTS, ROOT, device_suffix, machine, peak_gpu_mib, peak_rss_mib, run_child, write_results
+from common import RESULTS, ROOT, add_device_arguments, device_suffix, machine, peak_gpu_mib, peak_rss_mib, run_child, write_results
 
 LAYERS = {"smollm2-135m": [4, 5, 6, 7, 8], "gemma3-270m": [2, 3, 4, 5]}
 
@@ -87,8 +87,7 @@ def main() -> None:
     p.add_argument("--sizes", default="1,10,100,1000")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--merge", action="store_true", help="keep the existing result file's other points")
-    p.add_argument("--device", default="cpu", help="torch device of the model, e.g. cuda")
-    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    add_device_arguments(p)
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -24,7 +24,7 @@ import argparse
 import json
 import time
 
-from common import RESULTS, ROOT, device_suffix, machine, peak_gpu_mib, peak_rss_mib, preset_hparams, run_child, write_results
+from common import RESULTS, ROOT, add_device_arguments, device_suffix, machine, peak_gpu_mib, peak_rss_mib, preset_hparams, run_child, write_results
 
 MODES = ("batched", "one_by_one", "reference_loop")
 
@@ -64,8 +64,7 @@ def main() -> None:
     p.add_argument("--data", default="datasets/distinct_subject")
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--hparams", default="{}", help="JSON overriding the preset's MEMIT hyper-parameters")
-    p.add_argument("--device", default="cpu", help="torch device of the model, e.g. cuda")
-    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    add_device_arguments(p)
     p.add_argument("--name", help="result file name (default: values_batched_vs_loop_<model>)")
     p.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated modes to run")

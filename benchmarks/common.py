@@ -47,6 +47,12 @@ def peak_gpu_mib() -> float | None:
     return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
 
 
+def add_device_arguments(parser) -> None:
+    """``--device`` and ``--dtype`` of the model, shared by the benchmarks that take them."""
+    parser.add_argument("--device", default="cpu", help="torch device of the model, e.g. cuda")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+
+
 def device_suffix(device: str, dtype: str) -> str:
     """Result-file suffix of a run off the default (CPU, float32), so it never overwrites one."""
     return "" if (device, dtype) == ("cpu", "float32") else f"_{device.replace(':', '')}_{dtype}"
