@@ -306,6 +306,22 @@ def build(src: Src, max_subjects_per_prop: int):
     constraints = json.loads(src.read(
         "wikontic", "src/wikontic/utils/ontology_mappings_en_en/prop2constraints.json"))
     ptypes: dict[str, str] = {}  # property -> Wikidata property type, when not WikibaseItem
+
+    def name_matched(recs):
+        """(subject label, record) of the KAMEL records whose subject is named like a sourced human."""
+        for d in recs:
+            sl = d.get("sub_label")
+            if isinstance(sl, str) and sl in human_names:
+                yield sl, d
+
+    def add_kamel_facts(subject_label, rel, objs):
+        """Facts of a name-matched KAMEL subject, a local kl: human."""
+        s_iri = KL + kl_name(subject_label)
+        kl_labels[s_iri] = subject_label
+        kl_humans.add(s_iri)
+        for o in objs:
+            facts[(s_iri, rel, o)].add("kamel")
+
     for rel in kamel_rels:
         recs = kamel[rel]
         kind = kamel_literal_type(recs)
@@ -313,17 +329,10 @@ def build(src: Src, max_subjects_per_prop: int):
         if kind is None or rel not in plabels or not subject_types & PERSON_TYPES:
             continue
         ptypes[rel] = LITERAL_TYPES[kind][0]
-        for d in recs:
-            sl = d.get("sub_label")
-            if not isinstance(sl, str) or sl not in human_names:
-                continue
+        for sl, d in name_matched(recs):
             objs = [o for o in (literal(v, kind) for v in kamel_object_labels(d) if v) if o]
             if objs:
-                s_iri = KL + kl_name(sl)
-                kl_labels[s_iri] = sl
-                kl_humans.add(s_iri)
-                for o in objs:
-                    facts[(s_iri, rel, o)].add("kamel")
+                add_kamel_facts(sl, rel, objs)
     for rel in kamel_rels:
         recs = kamel[rel]
         # KAMEL subjects are matched to humans by name only, so keep a KAMEL
@@ -343,11 +352,7 @@ def build(src: Src, max_subjects_per_prop: int):
                             pairs[alt].add(u)
         if not item_valued:
             continue  # literal-valued relation
-        for d in recs:
-            sl = d.get("sub_label")
-            if not isinstance(sl, str) or sl not in human_names:
-                continue
-            s_iri = KL + kl_name(sl)
+        for sl, d in name_matched(recs):
             objs = []
             if d.get("obj_uri"):
                 for u in d["obj_uri"]:
@@ -366,10 +371,7 @@ def build(src: Src, max_subjects_per_prop: int):
                         objs.append(KL + kl_name(o))
                         kamel_kl_obj += 1
             if objs:
-                kl_labels[s_iri] = sl
-                kl_humans.add(s_iri)
-                for o in objs:
-                    facts[(s_iri, rel, o)].add("kamel")
+                add_kamel_facts(sl, rel, objs)
 
     # ---------------- cap per property (file size) ------------------------
     by_prop = collections.defaultdict(lambda: collections.defaultdict(list))

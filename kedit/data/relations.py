@@ -2,10 +2,9 @@
 
 Three sources of candidates, picked by the config:
 
-- ``discovery`` (the paper): properties of ``relations.value_types`` (items by default) used on
-  the subject class with labels,
-  counted by :func:`queries.relation_discovery`; each chosen relation's facts come from
-  :func:`queries.relation_facts`.
+- ``discovery`` (the paper): properties of ``relations.value_types`` (items by default) used
+  on the subject class with labels, counted by :func:`queries.relation_discovery`; each
+  chosen relation's facts come from :func:`queries.relation_facts`.
 - ``ids``: the listed P-ids, labelled by :func:`queries.relation_labels`, facts as above.
 - ``query``: a raw SELECT returning every fact at once (its relations are the candidates).
 

@@ -124,18 +124,16 @@ class SparqlClient:
 
     def select(self, query: str) -> SelectResult:
         """Rows of a SELECT query; see the module docstring for retries, cache and fallbacks."""
+        name = self._snapshot.cache_name if self._snapshot is not None else self.endpoint
+        key = cache_key(name, query)
+        cached = None if self.refresh else self.cache.get(key)
         if self._snapshot is not None:
-            key = cache_key(self._snapshot.cache_name, query)
-            rows = None if self.refresh else self.cache.get(key)
-            if rows is None:
-                rows = self._snapshot.select(query)
-                self.cache.put(key, self._snapshot.cache_name, query, rows)
-            return SelectResult(rows, "embedded")
-        key = cache_key(self.endpoint, query)
-        if not self.refresh:
-            cached = self.cache.get(key)
-            if cached is not None:
-                return SelectResult(cached, "cache")
+            if cached is None:
+                cached = self._snapshot.select(query)
+                self.cache.put(key, name, query, cached)
+            return SelectResult(cached, "embedded")
+        if cached is not None:
+            return SelectResult(cached, "cache")
         try:
             rows = self._fetch_with_retries(query)
         except _Unreachable as err:
