@@ -5,6 +5,8 @@ to ``cells/<key>.json`` at once (atomically); its key hashes everything its resu
 on (the spec's part, the model, the data, and kedit's own code), so an interrupted run
 resumes from the finished cells while a changed spec or a changed kedit never reuses a
 stale one. The report directory is named after the spec and the hash of its resolved form.
+The methods of one batch get their target values from one joint optimisation where they
+agree on how values are optimised (:mod:`kedit.editing.shared_values`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import os
 import random
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from functools import cache
+from itertools import groupby
 from pathlib import Path
 
 from kedit import __version__
@@ -147,11 +151,10 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     """Run every cell of ``spec``; returns the report directory."""
     from kedit.corpus import CorpusError, get_corpus
     from kedit.editing.requests import RequestError, make_requests
-    from kedit.evaluate import edit_and_evaluate, edit_sequentially
-    from kedit.methods import EditContext, StatsSettings
     from kedit.editing.values import NonFiniteError
+    from kedit.evaluate import prefetch_values
+    from kedit.methods import EditContext, StatsSettings
     from kedit.models import ArchitectureError, ModelLoadError, check_device, load_model
-    from kedit.models.offload import OffloadError
     from kedit.report.build import build_report, write_report
 
     started = time.perf_counter()
@@ -219,44 +222,63 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     contexts: dict[int, EditContext] = {}
     before_states: dict = {}  # metrics' looks at the unedited model, shared by the cells of one batch
     stats_s = 0.0
-    for n, cell in enumerate(plan, 1):
-        path = cells_dir / f"{cell['key']}.json"
-        if cell["key"] in done:
-            continue
-        seed = cell["seed"]
+    number = {p["key"]: n for n, p in enumerate(plan, 1)}
+    pending = [p for p in plan if p["key"] not in done]
+    # the cells of one batch (every method on the same rows) are consecutive in the plan
+    for (seed, dataset, _), batch_cells in groupby(pending, key=lambda p: (p["seed"], p["dataset"], tuple(p["rows"]))):
+        batch_cells = list(batch_cells)
         if seed not in contexts:
             contexts[seed] = EditContext(
                 loaded, stats, seed=seed, tokens_per_pass=spec.runtime.tokens_per_pass, progress=spec.runtime.progress, value_optimiser=spec.runtime.value_optimiser
             )
         ctx = contexts[seed]
-        t0 = time.perf_counter()
-        before_stats = ctx.stats_seconds
-        reqs = requests[cell["dataset"]]
-        extra = {}
-        try:
-            if spec.sequential:
-                result = edit_sequentially(ctx, cell["method"], cell["hparams"], [[reqs[i] for i in idx] for idx in cell["chain"]], spec.metrics)
-                cell_timings = {"edit_s": sum(s["edit_s"] for s in result.steps)}
-                extra = {"steps": result.steps, "batches": cell["chain"]}
-                info = result.steps[-1]["info"]
-            else:
-                result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics, before_cache=before_states)
-                cell_timings, info = result.timings, result.info
-        except (OffloadError, NonFiniteError) as e:  # finished cells stay on disk for a resumed run
-            raise RunError(f"{cell['label']}: {e}") from None
-        wall = time.perf_counter() - t0
-        stats_s += ctx.stats_seconds - before_stats
-        record = {k: v for k, v in cell.items() if k != "chain"} | extra | {
-            "metrics": {k: None if v != v else v for k, v in result.metrics.items()},  # NaN (no data) -> null
-            "timings": cell_timings | {"wall_s": wall, "statistics_s": ctx.stats_seconds - before_stats},
-            "info": info,
-        }
-        write_atomic(path, json.dumps(record, indent=1, default=float) + "\n")
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and v == v)
-        echo(f"[{n}/{len(plan)}] {cell['dataset']} | {cell['label']} | batch {cell['batch_size']} #{cell['batch_index']} | seed {seed}: {shown} ({wall:.1f} s)")
+        reqs = requests[dataset]
+        # each cell restores the model after scoring, so the methods of a batch share target
+        # values (optimised together, ahead of the cells); a sequential cell keeps its edits
+        with nullcontext() if spec.sequential else ctx.sharing_values():
+            if not spec.sequential:
+                try:
+                    prefetch_values(ctx, [(c["method"], c["hparams"]) for c in batch_cells], [reqs[i] for i in batch_cells[0]["rows"]])
+                except NonFiniteError as e:  # each cell asks again and names the error as its own
+                    log.info("values of the batch could not be optimised together: %s", e)
+            for cell in batch_cells:
+                stats_s += _run_cell(spec, ctx, cell, reqs, cells_dir / f"{cell['key']}.json", before_states, f"[{number[cell['key']]}/{len(plan)}]", echo)
     timings["statistics_s"] = stats_s
     cells = [json.loads((cells_dir / f"{p['key']}.json").read_text()) for p in plan]
     timings["total_s"] = time.perf_counter() - started
     report = build_report(spec, data, loaded, corpus, cells, timings, resumed=len(done))
     write_report(report, where, spec.report.formats)
     return where
+
+
+def _run_cell(spec: Spec, ctx, cell: dict, reqs: list, path: Path, before_states: dict, tag: str, echo) -> float:
+    """Run one cell and write its record to ``path``; returns the seconds it spent on statistics."""
+    from kedit.editing.values import NonFiniteError
+    from kedit.evaluate import edit_and_evaluate, edit_sequentially
+    from kedit.models.offload import OffloadError
+
+    t0 = time.perf_counter()
+    before_stats = ctx.stats_seconds
+    extra = {}
+    try:
+        if spec.sequential:
+            result = edit_sequentially(ctx, cell["method"], cell["hparams"], [[reqs[i] for i in idx] for idx in cell["chain"]], spec.metrics)
+            cell_timings = {"edit_s": sum(s["edit_s"] for s in result.steps)}
+            extra = {"steps": result.steps, "batches": cell["chain"]}
+            info = result.steps[-1]["info"]
+        else:
+            result = edit_and_evaluate(ctx, cell["method"], cell["hparams"], [reqs[i] for i in cell["rows"]], spec.metrics, before_cache=before_states)
+            cell_timings, info = result.timings, result.info
+    except (OffloadError, NonFiniteError) as e:  # finished cells stay on disk for a resumed run
+        raise RunError(f"{cell['label']}: {e}") from None
+    wall = time.perf_counter() - t0 + info.get("values_ahead_s", 0.0)  # with its share of values optimised ahead of it
+    stats_s = ctx.stats_seconds - before_stats
+    record = {k: v for k, v in cell.items() if k != "chain"} | extra | {
+        "metrics": {k: None if v != v else v for k, v in result.metrics.items()},  # NaN (no data) -> null
+        "timings": cell_timings | {"wall_s": wall, "statistics_s": stats_s},
+        "info": info,
+    }
+    write_atomic(path, json.dumps(record, indent=1, default=float) + "\n")
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and v == v)
+    echo(f"{tag} {cell['dataset']} | {cell['label']} | batch {cell['batch_size']} #{cell['batch_index']} | seed {cell['seed']}: {shown} ({wall:.1f} s)")
+    return stats_s

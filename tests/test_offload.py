@@ -100,11 +100,11 @@ def test_a_model_loaded_with_too_little_memory_edits_its_resident_layers_and_nam
     apply_edit(tiny, want)
     apply_edit(placed, edit)
     torch.testing.assert_close(logits(placed), logits(tiny), rtol=1e-4, atol=1e-4)
-    import kedit.methods.locate
+    from kedit.editing.values import VALUE_OPTIMISERS
 
     def no_work(*args, **kwargs):
         raise AssertionError("values were optimised for an edit that cannot be written")
 
-    monkeypatch.setitem(kedit.methods.locate.VALUE_OPTIMISERS, "batched", no_work)
+    monkeypatch.setitem(VALUE_OPTIMISERS, "batched", no_work)
     with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj\.weight is offloaded to disk"):
         get_method("MEMIT").compute(placed_ctx, reqs, make_config(get_method("MEMIT"), METHOD_HP["MEMIT"]))

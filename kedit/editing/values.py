@@ -80,6 +80,20 @@ class ValueResult:
     loss: torch.Tensor  # (G,) last NLL per fact + KL + decay
     nll: torch.Tensor  # (G,) last mean NLL per fact
 
+    def take(self, index: Sequence[int]) -> "ValueResult":
+        """The groups at ``index``, in that order."""
+        on = lambda t: torch.as_tensor(list(index), dtype=torch.long, device=t.device)  # noqa: E731
+        pick = lambda ts: [t[on(t)] for t in ts]  # noqa: E731
+        return ValueResult(pick(self.values), pick(self.init), pick(self.deltas), self.steps[on(self.steps)], self.loss[on(self.loss)], self.nll[on(self.nll)])
+
+    @staticmethod
+    def concat(parts: Sequence["ValueResult"]) -> "ValueResult":
+        """The groups of ``parts`` one after another."""
+        sites = lambda name: [torch.cat(t) for t in zip(*(getattr(p, name) for p in parts))]  # noqa: E731
+        return ValueResult(
+            sites("values"), sites("init"), sites("deltas"), *(torch.cat([getattr(p, name) for p in parts]) for name in ("steps", "loss", "nll"))
+        )
+
 
 @dataclass
 class _Chunk:
@@ -390,15 +404,7 @@ def optimize_values_one_by_one(
         optimize_values(loaded, [requests[i] for i in members], [list(range(len(members)))], layer, templates, settings, sites, tokens_per_pass, reuse_frozen=reuse_frozen)
         for members in tqdm(groups, desc="values, one group at a time", unit="group", disable=not progress, leave=False)
     ]
-    cat = lambda xs: [torch.cat(t) for t in zip(*xs)]  # noqa: E731
-    return ValueResult(
-        values=cat(p.values for p in parts),
-        init=cat(p.init for p in parts),
-        deltas=cat(p.deltas for p in parts),
-        steps=torch.cat([p.steps for p in parts]),
-        loss=torch.cat([p.loss for p in parts]),
-        nll=torch.cat([p.nll for p in parts]),
-    )
+    return ValueResult.concat(parts)
 
 
 VALUE_OPTIMISERS = {

@@ -13,14 +13,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
 from kedit.corpus import Corpus
 from kedit.editing.context import context_templates
 from kedit.editing.requests import EditRequest
+from kedit.editing.shared_values import JobValues, SharedValues, ValueJob
 from kedit.editing.stats import SecondMoment, second_moments
-from kedit.editing.values import NonFiniteError
+from kedit.editing.values import VALUE_OPTIMISERS, NonFiniteError
 from kedit.models.architecture import get_module
 from kedit.models.load import LoadedModel
 from kedit.models.offload import writable
@@ -85,7 +87,8 @@ class StatsSettings:
 
 
 class EditContext:
-    """A loaded model plus what methods share and compute lazily: context templates and second moments."""
+    """A loaded model plus what methods share and compute lazily: context templates, second
+    moments and, inside :meth:`sharing_values`, target values."""
 
     def __init__(
         self,
@@ -106,6 +109,31 @@ class EditContext:
         self.earlier: dict[int, torch.Tensor] = {}  # per layer Σ K Kᵀ of edits applied so far (sequential editing)
         self.stats_seconds = 0.0  # time spent computing (or loading) second moments
         self._templates: dict[int, list[str]] = {}
+        self._shared: SharedValues | None = None
+
+    def _optimiser(self):
+        return partial(VALUE_OPTIMISERS[self.value_optimiser], tokens_per_pass=self.tokens_per_pass, progress=self.progress)
+
+    @contextmanager
+    def sharing_values(self) -> Iterator[None]:
+        """Inside the block, a group's value is optimised once for every method that asks for it
+        (:mod:`kedit.editing.shared_values`): only while the weights stay as they are, e.g.
+        around the cells of one batch, each restored after it is scored."""
+        self._shared = SharedValues(self.loaded, self._optimiser())
+        try:
+            yield
+        finally:
+            self._shared = None
+
+    def prefetch_values(self, jobs: Sequence[ValueJob]) -> None:
+        """Optimise the values of ``jobs`` together now (inside :meth:`sharing_values`; else nothing to keep them)."""
+        if self._shared is not None:
+            self._shared.compute(jobs)
+
+    def values(self, job: ValueJob) -> JobValues:
+        """The job's target values: shared inside :meth:`sharing_values`, else optimised for it alone."""
+        shared = self._shared if self._shared is not None else SharedValues(self.loaded, self._optimiser())
+        return shared.result(job)
 
     def templates(self, n_tokens: int) -> list[str]:
         """Context templates with prefixes of ``n_tokens`` tokens, generated once per run."""

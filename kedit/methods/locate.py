@@ -12,13 +12,14 @@
    (``solve``) and add it;
 3. restore the model and return the updates.
 
-A method supplies its config (a :class:`LocateEditConfig` subclass), a ``solve`` and, if
-it differs from MEMIT's, a ``spread`` and the value ``sites``.
+A method supplies its config (a :class:`LocateEditConfig` subclass, which names the value
+``sites`` if they differ from MEMIT's), a ``solve`` and, if it differs from MEMIT's, a
+``spread``. Values come from the context (:meth:`EditContext.values`), which shares them
+between methods that ask for the same ones.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -27,7 +28,8 @@ import torch
 
 from kedit.editing.keys import subject_states
 from kedit.editing.requests import EditRequest, group_indices
-from kedit.editing.values import VALUE_OPTIMISERS, ValueSettings
+from kedit.editing.shared_values import ValueJob
+from kedit.editing.values import ValueSettings
 from kedit.methods.base import Edit, EditContext, add_update, help_field, weights_restored
 from kedit.models.architecture import layer_module, norm_gain
 
@@ -61,6 +63,23 @@ class LocateEditConfig:
             raise ValueError(f"kl_prompt must contain '{{}}' for the subject, got {self.kl_prompt!r}")
         if self.v_loss_layer is not None and self.v_loss_layer < self.layers[-1]:
             raise ValueError(f"v_loss_layer {self.v_loss_layer} is below the last edited layer {self.layers[-1]}")
+
+    def value_sites(self, arch) -> list[str]:
+        """Module path templates whose outputs get the value deltas; the last one's value drives
+        the update. MEMIT's: the block output (the residual stream)."""
+        return [arch.block]
+
+    def value_job(self, ctx: EditContext, requests: list[EditRequest]) -> ValueJob:
+        """What step 1 optimises for ``requests``."""
+        groups = group_indices(requests, None if self.group_by == "none" else self.group_by)
+        return ValueJob(
+            layer=self.layers[-1],
+            sites=tuple(self.value_sites(ctx.loaded.arch)),
+            templates=tuple(ctx.templates(self.context_tokens)),
+            settings=self.value_settings(),
+            requests=tuple(requests),
+            groups=tuple(tuple(g) for g in groups),
+        )
 
     def value_settings(self) -> ValueSettings:
         return ValueSettings(
@@ -133,30 +152,25 @@ def locate_and_edit(
     cfg: LocateEditConfig,
     solve: Solve,
     spread: Callable[[int, int], float] = memit_spread,
-    sites: list[str] | None = None,
 ) -> Edit:
-    """Run steps 1-3 above. ``sites``: path templates where value deltas are added (default: the
-    block output, MEMIT's residual stream); the last one's value drives the update."""
+    """Run steps 1-3 above."""
     loaded = ctx.loaded
     arch = loaded.arch
     if cfg.layers[-1] >= loaded.n_layers:
         raise ValueError(f"layer {cfg.layers[-1]} is outside the model ({loaded.n_layers} layers)")
-    sites = sites or [arch.block]
-    templates = ctx.templates(cfg.context_tokens)
-    groups = group_indices(requests, None if cfg.group_by == "none" else cfg.group_by)
+    job = cfg.value_job(ctx, requests)
+    sites, templates = job.sites, list(job.templates)
     group_of = torch.empty(len(requests), dtype=torch.long)
-    for g, members in enumerate(groups):
-        group_of[members] = g
+    for g, members in enumerate(job.groups):
+        group_of[list(members)] = g
     last = cfg.layers[-1]
     paths = [arch.mlp_out.format(layer) for layer in cfg.layers]
     updates: dict[str, torch.Tensor] = {}
     layer_keys: dict[int, torch.Tensor] = {}
     residual_norms = []
     with weights_restored(loaded, paths):  # snapshots first: a weight that cannot be edited is named before any work
-        t = time.perf_counter()
-        optimise = VALUE_OPTIMISERS[ctx.value_optimiser]
-        values = optimise(loaded, requests, groups, last, templates, cfg.value_settings(), sites=sites, tokens_per_pass=ctx.tokens_per_pass, progress=ctx.progress)
-        values_s = time.perf_counter() - t
+        shared = ctx.values(job)
+        values = shared.values
         target = values.values[-1][group_of.to(values.values[-1].device)]  # (n, d_out)
         for i, layer in enumerate(cfg.layers):
             reads = {"k": (arch.mlp_out, layer, "input"), "z": (sites[-1], last, "output"), "y": (arch.mlp_out, layer, "output")}
@@ -172,8 +186,9 @@ def locate_and_edit(
             updates[paths[i]] = update
             layer_keys[layer] = keys
     info = {
-        "groups": len(groups),
-        "values_s": values_s,
+        "groups": len(job.groups),
+        "values_s": shared.seconds,  # this method's share where the values were optimised with other methods'
+        "values_ahead_s": shared.seconds if shared.ahead else 0.0,  # part of it spent before the method ran
         "value_steps_mean": float(values.steps.float().mean()),
         "value_loss_mean": float(values.loss.mean()),
         "value_nll_mean": float(values.nll.mean()),

@@ -1,6 +1,6 @@
 """PMET (Li et al., AAAI 2024): precise model editing with attention and MLP deltas.
 
-What differs from MEMIT, all in the arguments PMET gives the shared procedure:
+What differs from MEMIT, all in its config (value sites) and the spread it gives the shared procedure:
 
 - two deltas are optimised jointly at the last edited layer's subject token, one added
   to the attention output projection and one to the MLP output projection, each clamped
@@ -24,6 +24,9 @@ from kedit.methods.locate import LocateEditConfig, locate_and_edit
 class PMETConfig(LocateEditConfig):
     mom2_update_weight: float = help_field(15000.0, "λ: weight of the preserved-key second moment C in (λC + KKᵀ).", minimum=0)
 
+    def value_sites(self, arch) -> list[str]:
+        return [arch.attn_out, arch.mlp_out]
+
 
 def pmet_spread(i: int, n_layers: int) -> float:
     """PMET's share of the residual for the ``i``-th of ``n_layers`` edited layers: 1 / sqrt(layers left)."""
@@ -32,7 +35,6 @@ def pmet_spread(i: int, n_layers: int) -> float:
 
 @register("PMET", PMETConfig, "MEMIT with attention and MLP deltas optimised jointly; only the MLP is written.")
 def compute_pmet(ctx: EditContext, requests, cfg: PMETConfig):
-    arch = ctx.loaded.arch
     moments = ctx.second_moments(cfg.layers)
     return locate_and_edit(
         ctx,
@@ -40,5 +42,4 @@ def compute_pmet(ctx: EditContext, requests, cfg: PMETConfig):
         cfg,
         solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight, ctx.earlier.get(layer)),
         spread=pmet_spread,
-        sites=[arch.attn_out, arch.mlp_out],
     )

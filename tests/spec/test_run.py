@@ -36,6 +36,8 @@ def test_run_writes_a_versioned_report_with_provenance(project):
     assert report["datasets"]["dataset"]["rows"] == 4
     assert report["model"]["fingerprint"] and report["environment"]["libraries"]["torch"]
     assert report["spec"]["methods"][0]["hparams"]["v_lr"] == 0.5  # defaults are resolved
+    # the two methods of a batch got their values from one joint optimisation, each charged its share
+    assert all(c["info"]["values_ahead_s"] == c["info"]["values_s"] > 0 for c in report["cells"])
     md = (where / "report.md").read_text()
     assert "| MEMIT |" in md and "| MEMIT-Merge |" in md and "Provenance" in md
     assert "| (unedited model) |" in md
