@@ -372,6 +372,27 @@ def test_ft_l_respects_its_l_infinity_bound(tiny, raw_requests):
     assert float(update.abs().max()) > 1e-4, "the bound should be reached with this learning rate"
 
 
+def test_ft_l_runs_the_blocks_below_its_layers_once_and_gets_the_update_of_full_forwards(tiny, raw_requests, monkeypatch):
+    """Block 0 runs in FT-L's first pass only (then replayed); recomputing it at every step,
+    as plain fine-tuning does, gives the same update."""
+    from contextlib import nullcontext
+
+    import kedit.methods.ft
+
+    reqs = make_requests(raw_requests)
+    cfg = make_config(get_method("FT-L"), METHOD_HP["FT-L"] | {"lr": 1e-2, "norm_constraint": 1.0, "early_stop_loss": 0.0})
+    calls = []
+    layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 0).register_forward_hook(lambda *_: calls.append(1))
+    replayed = get_method("FT-L").compute(ctx_for(tiny, None), reqs, cfg)
+    assert len(calls) == 1
+    monkeypatch.setattr(kedit.methods.ft, "replay_below", lambda *args: nullcontext())
+    full = get_method("FT-L").compute(ctx_for(tiny, None), reqs, cfg)
+    assert len(calls) == 1 + 1 + cfg.num_steps
+    for path, update in full.updates.items():
+        assert float(update.abs().max()) > 1e-3
+        torch.testing.assert_close(replayed.updates[path], update, rtol=1e-4, atol=1e-6)
+
+
 def test_alphaedit_leaves_preserved_keys_outputs_unchanged(tiny, raw_requests, corpus):
     """Keys of the statistics corpus span the preserved space: the update maps them to ~0
     (relative to what it does to the edited keys). Two windows of 16 tokens leave most of

@@ -4,6 +4,9 @@ The loss is the NLL of the new object's tokens after the bare edit prompt (EasyE
 ``prompt_last`` objective: prompt tokens are not scored), Adam on the chosen weights
 only, and after each step every weight is clamped to within ``norm_constraint`` of its
 original value (an L-infinity bound; the original constrained fine-tuning uses 5e-5).
+
+The blocks below the lowest tuned layer do not change: their output is computed once and
+replayed at every step (``kedit.models.hooks.replay_below``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import torch
 from kedit.editing.tokens import encode_rows, subject_row
 from kedit.methods.base import Edit, EditContext, help_field, register, weights_restored
 from kedit.models.architecture import get_module, head_logits
+from kedit.models.hooks import record, replay_below, run_stopping
 from kedit.models.offload import OffloadError
 
 
@@ -45,7 +49,12 @@ def compute_ft(ctx: EditContext, requests, cfg: FTConfig) -> Edit:
     for p, w in zip(paths, weights):
         if w.device.type == "meta":
             raise OffloadError(f"FT-L trains {p}.weight in place, but device_map offloads that module: give it a device in device_map, or edit other layers")
-    with weights_restored(loaded, paths):
+    blocks = get_module(model, arch.layers, arch.model_type)
+    lowest = min(cfg.layers)
+    forward = lambda: backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask)  # noqa: E731
+    with torch.no_grad(), record({"hidden_in": (blocks[lowest], "input")}, stop_at=blocks[lowest]) as seen:
+        run_stopping(forward)
+    with weights_restored(loaded, paths), replay_below(blocks, lowest, seen["hidden_in"], loaded.block_returns_tuple):
         originals = [w.detach().clone() for w in weights]
         for w in weights:
             w.requires_grad_(True)
@@ -54,7 +63,7 @@ def compute_ft(ctx: EditContext, requests, cfg: FTConfig) -> Edit:
         try:
             for _ in range(cfg.num_steps):
                 opt.zero_grad()
-                h = backbone(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
+                h = forward().last_hidden_state
                 logp = torch.log_softmax(head_logits(model, arch, h[enc.pred_row, enc.pred_pos]).float(), -1)
                 tok_logp = logp.gather(1, enc.pred_target[:, None]).squeeze(1)
                 nll = -(torch.zeros(len(requests), device=loaded.device).index_add(0, enc.pred_row, tok_logp) / n_tok).mean()
