@@ -6,7 +6,8 @@ on (the spec's part, the model, the data, and kedit's own code), so an interrupt
 resumes from the finished cells while a changed spec or a changed kedit never reuses a
 stale one. The report directory is named after the spec and the hash of its resolved form.
 The methods of one batch get their target values from one joint optimisation where they
-agree on how values are optimised (:mod:`kedit.editing.shared_values`).
+agree on how values are optimised, and a group of facts met again in a later batch keeps its
+value (:mod:`kedit.editing.shared_values`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import random
 import tempfile
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from functools import cache
 from itertools import groupby
@@ -224,19 +225,18 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     stats_s = 0.0
     number = {p["key"]: n for n, p in enumerate(plan, 1)}
     pending = [p for p in plan if p["key"] not in done]
-    # the cells of one batch (every method on the same rows) are consecutive in the plan
-    for (seed, dataset, _), batch_cells in groupby(pending, key=lambda p: (p["seed"], p["dataset"], tuple(p["rows"]))):
-        batch_cells = list(batch_cells)
-        if seed not in contexts:
-            contexts[seed] = EditContext(
-                loaded, stats, seed=seed, tokens_per_pass=spec.runtime.tokens_per_pass, progress=spec.runtime.progress, value_optimiser=spec.runtime.value_optimiser
-            )
-        ctx = contexts[seed]
-        reqs = requests[dataset]
-        # each cell restores the model after scoring, so the methods of a batch share target
-        # values (optimised together, ahead of the cells); a sequential cell keeps its edits
-        with nullcontext() if spec.sequential else ctx.sharing_values():
-            if not spec.sequential:
+    with ExitStack() as scope:
+        for (seed, dataset, _), batch_cells in groupby(pending, key=lambda p: (p["seed"], p["dataset"], tuple(p["rows"]))):
+            batch_cells = list(batch_cells)  # the cells of one batch (every method on the same rows) are consecutive in the plan
+            if seed not in contexts:
+                contexts[seed] = EditContext(
+                    loaded, stats, seed=seed, tokens_per_pass=spec.runtime.tokens_per_pass, progress=spec.runtime.progress, value_optimiser=spec.runtime.value_optimiser
+                )
+                if not spec.sequential:  # every cell restores the model after scoring: a target value stays valid all run
+                    scope.enter_context(contexts[seed].sharing_values())
+            ctx = contexts[seed]
+            reqs = requests[dataset]
+            if not spec.sequential:  # the values the batch's methods will ask for, optimised together
                 try:
                     prefetch_values(ctx, [(c["method"], c["hparams"]) for c in batch_cells], [reqs[i] for i in batch_cells[0]["rows"]])
                 except NonFiniteError as e:  # each cell asks again and names the error as its own

@@ -10,8 +10,9 @@ identical groups of one.
 batched run (MEMIT's groups of one and MEMIT-Merge's groups of a subject side by side), and
 hands each method its groups.
 
-A value is valid only for the weights it was optimised on: share values only while the model
-stays as it is (``kedit run`` restores the weights after every cell).
+A group met again in a later batch keeps its value. A value is valid only for the weights it
+was optimised on: share values only while the model stays as it is (``kedit run`` restores
+the weights after every cell, so it shares them across a whole run that is not sequential).
 
 Time is charged to the jobs of a joint run in proportion to the facts each asked for, so a
 method's edit time stays comparable with a method that shares nothing.

@@ -116,9 +116,9 @@ class EditContext:
 
     @contextmanager
     def sharing_values(self) -> Iterator[None]:
-        """Inside the block, a group's value is optimised once for every method that asks for it
-        (:mod:`kedit.editing.shared_values`): only while the weights stay as they are, e.g.
-        around the cells of one batch, each restored after it is scored."""
+        """Inside the block, a group's value is optimised once for every method and batch that
+        asks for it (:mod:`kedit.editing.shared_values`): only while the weights stay as they
+        are, e.g. around the cells of a run that restores the model after scoring each."""
         self._shared = SharedValues(self.loaded, self._optimiser())
         try:
             yield

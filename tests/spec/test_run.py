@@ -216,3 +216,23 @@ def test_a_sequential_run_streams_batches_and_reports_every_step(project):
         assert len(cell["batches"]) == 2 and not set(cell["batches"][0]) & set(cell["batches"][1])
         assert "first_batch_efficacy" in cell["metrics"]
     assert (where / "sequential_retention.png").exists()
+
+
+def test_a_run_optimises_each_group_of_facts_once_across_methods_and_batches(project, monkeypatch):
+    """Batch 2 asks for {a}, {b} (MEMIT) and {a, b} (MEMIT-Merge); batch 4 again for {a} and {b},
+    which keep their values, and for {c}, {d} and {a, b, c, d}: two joint runs of three groups."""
+    from kedit.editing.values import VALUE_OPTIMISERS
+
+    optimise, runs = VALUE_OPTIMISERS["batched"], []
+
+    def counted(loaded, requests, groups, *args, **kwargs):
+        runs.append(sorted(len(g) for g in groups))
+        return optimise(loaded, requests, groups, *args, **kwargs)
+
+    monkeypatch.setitem(VALUE_OPTIMISERS, "batched", counted)
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    assert runs == [[1, 1, 2], [1, 1, 4]]
+    (where,) = (project.parent / "reports").iterdir()
+    cells = json.loads((where / "report.json").read_text())["cells"]
+    assert all(c["info"]["values_s"] > 0 for c in cells)  # each paid its share of the groups new in its batch
