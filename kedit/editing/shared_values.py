@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from kedit.editing.requests import EditRequest
 from kedit.editing.values import ValueResult, ValueSettings
@@ -70,44 +71,41 @@ class SharedValues:
         self.loaded = loaded
         self.optimise = optimise
         self._groups: dict[tuple, ValueResult] = {}  # (setup, facts of the group) -> its value (one group)
-        self._charged: dict[ValueJob, float] = {}
+        self._charges: dict[ValueJob, list[float]] = {}  # per job computed ahead, the seconds charged to each asker, until collected
 
     def compute(self, jobs: Sequence[ValueJob]) -> None:
         """Optimise the groups of ``jobs`` not optimised yet: per setup, all of them in one run."""
-        by_setup: dict[tuple, dict[tuple, list[EditRequest]]] = {}
-        askers: dict[tuple, list[tuple[ValueJob, int]]] = {}  # setup -> (job, facts it asked for that are computed now)
+        pending: dict[tuple, tuple[dict, list]] = {}  # setup -> (new groups: facts -> requests, [(job, new facts it asked for)])
         for job in jobs:
-            if job in self._charged:
-                continue
-            todo = by_setup.setdefault(job.setup, {})
-            asked = 0
-            for facts, members in zip(job.group_facts(), job.groups):
-                if (job.setup, facts) not in self._groups:
-                    todo.setdefault(facts, [job.requests[i] for i in members])
-                    asked += len(members)
-            askers.setdefault(job.setup, []).append((job, asked))
-        for setup, todo in by_setup.items():
+            todo, askers = pending.setdefault(job.setup, ({}, []))
+            new = [(facts, members) for facts, members in zip(job.group_facts(), job.groups) if (job.setup, facts) not in self._groups]
+            for facts, members in new:
+                todo.setdefault(facts, [job.requests[i] for i in members])
+            askers.append((job, sum(len(members) for _, members in new)))
+        for setup, (todo, askers) in pending.items():
             seconds = 0.0
             if todo:
                 layer, sites, templates, settings = setup
-                requests = [r for members in todo.values() for r in members]
-                bounds, start = [], 0
-                for members in todo.values():
-                    bounds.append(list(range(start, start + len(members))))
-                    start += len(members)
+                sizes = [len(members) for members in todo.values()]
+                groups = [list(range(start, start + n)) for start, n in zip(accumulate([0] + sizes), sizes)]
                 t = time.perf_counter()
-                result = self.optimise(self.loaded, requests, bounds, layer, list(templates), settings, sites=list(sites))
+                result = self.optimise(self.loaded, [r for members in todo.values() for r in members], groups, layer, list(templates), settings, sites=list(sites))
                 seconds = time.perf_counter() - t
                 for g, facts in enumerate(todo):
                     self._groups[(setup, facts)] = result.take([g])
-            asked = sum(n for _, n in askers[setup]) or 1
-            for job, n in askers[setup]:
-                self._charged[job] = seconds * n / asked
+            asked = sum(n for _, n in askers) or 1
+            for job, n in askers:
+                self._charges.setdefault(job, []).append(seconds * n / asked)  # methods may ask for the very same job
 
     def result(self, job: ValueJob) -> JobValues:
-        """The job's values, optimising what is missing now."""
-        ahead = job in self._charged
+        """The job's values, optimising what is missing now, and the seconds charged for them
+        since the job last asked (0 where every group was optimised before and paid for)."""
+        ahead = job in self._charges
         if not ahead:
             self.compute([job])
+        charges = self._charges[job]
+        seconds = charges.pop(0)
+        if not charges:
+            del self._charges[job]
         values = ValueResult.concat([self._groups[(job.setup, facts)] for facts in job.group_facts()])
-        return JobValues(values=values, seconds=self._charged[job], ahead=ahead)
+        return JobValues(values=values, seconds=seconds, ahead=ahead)
