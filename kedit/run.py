@@ -6,8 +6,8 @@ on (the spec's part, the model, the data, and kedit's own code), so an interrupt
 resumes from the finished cells while a changed spec or a changed kedit never reuses a
 stale one. The report directory is named after the spec and the hash of its resolved form.
 The methods of one batch get their target values from one joint optimisation where they
-agree on how values are optimised, and a group of facts met again in a later batch keeps its
-value (:mod:`kedit.editing.shared_values`).
+agree on how values are optimised, and a group of facts met again in a later batch (or seed)
+keeps its value (:mod:`kedit.editing.shared_values`).
 """
 
 from __future__ import annotations
@@ -225,6 +225,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     stats_s = 0.0
     number = {p["key"]: n for n, p in enumerate(plan, 1)}
     pending = [p for p in plan if p["key"] not in done]
+    shared = None  # target values, shared by the contexts of every seed (a value's setup includes its context templates)
     with ExitStack() as scope:
         for (seed, dataset, _), batch_cells in groupby(pending, key=lambda p: (p["seed"], p["dataset"], tuple(p["rows"]))):
             batch_cells = list(batch_cells)  # the cells of one batch (every method on the same rows) are consecutive in the plan
@@ -233,7 +234,7 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
                     loaded, stats, seed=seed, tokens_per_pass=spec.runtime.tokens_per_pass, progress=spec.runtime.progress, value_optimiser=spec.runtime.value_optimiser
                 )
                 if not spec.sequential:  # every cell restores the model after scoring: a target value stays valid all run
-                    scope.enter_context(contexts[seed].sharing_values())
+                    shared = scope.enter_context(contexts[seed].sharing_values(shared))
             ctx = contexts[seed]
             reqs = requests[dataset]
             if not spec.sequential:  # the values the batch's methods will ask for, optimised together

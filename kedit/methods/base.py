@@ -115,13 +115,14 @@ class EditContext:
         return partial(VALUE_OPTIMISERS[self.value_optimiser], tokens_per_pass=self.tokens_per_pass, progress=self.progress)
 
     @contextmanager
-    def sharing_values(self) -> Iterator[None]:
+    def sharing_values(self, shared: SharedValues | None = None) -> Iterator[SharedValues]:
         """Inside the block, a group's value is optimised once for every method and batch that
         asks for it (:mod:`kedit.editing.shared_values`): only while the weights stay as they
-        are, e.g. around the cells of a run that restores the model after scoring each."""
-        self._shared = SharedValues(self.loaded, self._optimiser())
+        are, e.g. around the cells of a run that restores the model after scoring each.
+        ``shared``: the values of another context of the same model to use (and add to)."""
+        self._shared = shared if shared is not None else SharedValues(self.loaded, self._optimiser())
         try:
-            yield
+            yield self._shared
         finally:
             self._shared = None
 

@@ -236,3 +236,30 @@ def test_a_run_optimises_each_group_of_facts_once_across_methods_and_batches(pro
     (where,) = (project.parent / "reports").iterdir()
     cells = json.loads((where / "report.json").read_text())["cells"]
     assert all(c["info"]["values_s"] > 0 for c in cells)  # each paid its share of the groups new in its batch
+
+
+def test_seeds_that_draw_the_same_batch_share_its_values_when_no_context_depends_on_the_seed(project, monkeypatch):
+    """Without context prefixes (the seed draws them), seed 1's batch of all four rows asks for
+    the values seed 0's already has: one joint run in all, and seed 1's cells are charged nothing."""
+    from kedit.editing.values import VALUE_OPTIMISERS
+
+    optimise, runs = VALUE_OPTIMISERS["batched"], []
+
+    def counted(loaded, requests, groups, *args, **kwargs):
+        runs.append(sorted(len(g) for g in groups))
+        return optimise(loaded, requests, groups, *args, **kwargs)
+
+    monkeypatch.setitem(VALUE_OPTIMISERS, "batched", counted)
+    spec = yaml.safe_load(project.read_text())
+    for hp in spec["hparams"].values():
+        hp["context_tokens"] = 0
+    spec |= {"seeds": [0, 1], "batch_sizes": [4]}
+    project.write_text(yaml.safe_dump(spec))
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    assert runs == [[1, 1, 1, 1, 4]]
+    (where,) = (project.parent / "reports").iterdir()
+    cells = json.loads((where / "report.json").read_text())["cells"]
+    assert sorted((c["seed"], c["info"]["values_s"] > 0) for c in cells) == [(0, True), (0, True), (1, False), (1, False)]
+    by_seed = {(c["seed"], c["method"]): c["metrics"] for c in cells}
+    assert by_seed[(0, "MEMIT")] == by_seed[(1, "MEMIT")] and by_seed[(0, "MEMIT-Merge")] == by_seed[(1, "MEMIT-Merge")]
