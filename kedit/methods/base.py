@@ -111,8 +111,9 @@ class EditContext:
         self._templates: dict[int, list[str]] = {}
         self._shared: SharedValues | None = None
 
-    def _optimiser(self):
-        return partial(VALUE_OPTIMISERS[self.value_optimiser], tokens_per_pass=self.tokens_per_pass, progress=self.progress)
+    def _new_values(self) -> SharedValues:
+        """An empty store of values, optimised with this context's optimiser and settings."""
+        return SharedValues(self.loaded, partial(VALUE_OPTIMISERS[self.value_optimiser], tokens_per_pass=self.tokens_per_pass, progress=self.progress))
 
     @contextmanager
     def sharing_values(self, shared: SharedValues | None = None) -> Iterator[SharedValues]:
@@ -120,7 +121,7 @@ class EditContext:
         asks for it (:mod:`kedit.editing.shared_values`): only while the weights stay as they
         are, e.g. around the cells of a run that restores the model after scoring each.
         ``shared``: the values of another context of the same model to use (and add to)."""
-        self._shared = shared if shared is not None else SharedValues(self.loaded, self._optimiser())
+        self._shared = shared if shared is not None else self._new_values()
         try:
             yield self._shared
         finally:
@@ -133,8 +134,7 @@ class EditContext:
 
     def values(self, job: ValueJob) -> JobValues:
         """The job's target values: shared inside :meth:`sharing_values`, else optimised for it alone."""
-        shared = self._shared if self._shared is not None else SharedValues(self.loaded, self._optimiser())
-        return shared.result(job)
+        return (self._shared if self._shared is not None else self._new_values()).result(job)
 
     def templates(self, n_tokens: int) -> list[str]:
         """Context templates with prefixes of ``n_tokens`` tokens, generated once per run."""
