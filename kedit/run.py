@@ -87,11 +87,12 @@ def materialise(name: str, cfg: dict, spec_dir: Path) -> Materialised:
 
     try:
         if "file" in cfg:
+            from kedit.data.formats import convert_rows
             from kedit.data.store import load_rows  # imports `datasets` (~1 s): only where a file is read
 
             path = (spec_dir / cfg["file"]).resolve()
-            rows = load_rows(path)
-            provenance = {"source": "file", "path": str(path)}
+            rows, fmt, skipped = convert_rows(load_rows(path), cfg.get("format", "auto"))
+            provenance = {"source": "file", "path": str(path), "format": fmt, "rows_skipped": skipped}
         else:
             from kedit.data.builder import build_dataset
 

@@ -75,6 +75,7 @@ def dataclass_schema(cls, description: str | None = None) -> dict:
 def build_schema() -> dict:
     """The whole edit-spec schema."""
     from kedit.data.config import WikidataConfig
+    from kedit.data.formats import FORMATS
     from kedit.methods import METHODS
     from kedit.metrics import METRICS
     from kedit.models import EMBEDDED
@@ -104,9 +105,15 @@ def build_schema() -> dict:
         "properties": {
             "wikidata": {"$ref": "#/$defs/wikidata"},
             "file": {"type": "string", "description": "Local JSONL / parquet / `datasets` directory / `kedit data build` directory (relative to the spec)."},
+            "format": {
+                "enum": ["auto", *FORMATS.names()],
+                "default": "auto",
+                "description": "The file's row format: kedit's own rows, CounterFact (ROME/MEMIT), zsRE (MEND's evaluation set) or EasyEdit's flat records; auto: read from the first row's keys.",
+            },
             "limit": {"type": "integer", "minimum": 1, "description": "Use only the first N rows."},
         },
         "oneOf": [{"required": ["wikidata"]}, {"required": ["file"]}],
+        "dependentRequired": {"format": ["file"]},
     }
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

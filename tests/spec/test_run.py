@@ -204,6 +204,30 @@ def test_a_request_whose_prompt_lacks_its_subject_is_named_with_its_index(projec
     _run_fails(["run", str(project)], "request 2: prompt 'Her mother tongue is' contains neither")
 
 
+def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
+    from tests.data.test_formats import COUNTERFACT
+
+    rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
+    records = [
+        {**COUNTERFACT, "case_id": i, "requested_rewrite": {**COUNTERFACT["requested_rewrite"], "prompt": r["prompt"], "subject": r["subject"], "target_new": {"str": r["target_new"]}},
+         "neighborhood_prompts": [n["prompt"] for n in r["neighborhood_prompts"]]}
+        for i, r in enumerate(rows)
+    ]
+    (project.parent / "counterfact.json").write_text(json.dumps(records))
+    _edit_spec(project, dataset={"file": "counterfact.json", "limit": 3}, batch_sizes=[3], metrics=["efficacy", "specificity", "efficacy_prob"])
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    (where,) = (project.parent / "reports").iterdir()
+    report = json.loads((where / "report.json").read_text())
+    assert report["datasets"]["dataset"]["rows"] == 3
+    assert report["datasets"]["dataset"]["provenance"]["format"] == "counterfact"
+    cell = report["cells"][0]
+    assert 0.0 <= cell["metrics"]["efficacy_prob"] <= 1.0  # target_true came through
+    records[1]["requested_rewrite"].pop("subject")
+    (project.parent / "counterfact.json").write_text(json.dumps(records))
+    _run_fails(["run", str(project)], "dataset 'dataset': row 1 (counterfact format): missing field 'requested_rewrite.subject'")
+
+
 def test_a_sequential_run_streams_batches_and_reports_every_step(project):
     _edit_spec(project, sequential=True, batch_sizes=[2], batches_per_size=2)
     res = _run(["run", str(project)])

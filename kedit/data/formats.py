@@ -1,0 +1,161 @@
+"""Row formats of edit files: the records researchers already have, as kedit's rows.
+
+``dataset.file`` may hold kedit's own rows (``kedit data build``; the fields of
+:class:`kedit.editing.requests.EditRequest`) or one of the formats of the benchmark files
+the locate-and-edit literature uses:
+
+- ``counterfact``: ROME/MEMIT's CounterFact records: ``requested_rewrite`` with ``prompt``
+  (``{}`` for the subject), ``subject``, ``target_new.str``, ``target_true.str``,
+  ``relation_id``; ``paraphrase_prompts``; ``neighborhood_prompts`` (strings). The
+  neighbourhood prompts' subjects share the true object, so each is checked against
+  ``target_true``, as ROME's evaluation does.
+- ``zsre``: the zsRE question records of MEND's evaluation set (``src``, ``subject``,
+  ``alt``, ``answers``, ``rephrase``, ``loc``, ``loc_ans``). The edit teaches ``alt`` with
+  ``answers[0]`` as the true answer, as EasyEdit does (MEMIT's own loader teaches
+  ``answers[0]``); records with an empty ``alt`` are skipped, as EasyEdit skips them.
+- ``easyedit``: EasyEdit's flat edit records (``prompt``, ``subject``, ``target_new``,
+  ``ground_truth``, ``rephrase_prompt`` or ``rephrase``, ``locality_prompt`` with
+  ``locality_ground_truth``); prompts, rephrasings and locality entries may be strings
+  or lists.
+
+``auto`` (the default) names the format from the first row's keys; every row must then be
+in that format. A row that lacks a field of its format is named with its index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from kedit.data.errors import DataError
+from kedit.registry import Registry
+
+
+class RowFormatError(DataError, ValueError):
+    """A row that does not fit its file's format; the message names the row and the field."""
+
+
+@dataclass(frozen=True)
+class RowFormat:
+    """``detect(row)``: whether a row is in this format (None: the format of rows no other
+    format claims); ``convert(row, get)``: kedit's fields, or None to skip the row
+    (``get(row, "a.b")`` reads a required field, naming it when absent)."""
+
+    detect: Callable[[Mapping], bool] | None
+    convert: Callable[[Mapping, Callable], dict | None]
+
+
+FORMATS: Registry[RowFormat] = Registry("row format")
+
+
+def _strings(value, where: str) -> list[str]:
+    """A string or a list of strings, as a list."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+        raise RowFormatError(f"{where}: expected a string or a list of strings, got {value!r}")
+    return items
+
+
+FORMATS.add("kedit", RowFormat(detect=None, convert=lambda row, get: dict(row)))
+
+
+def _counterfact(row: Mapping, get) -> dict:
+    true = get(row, "requested_rewrite.target_true.str")
+    return dict(
+        subject=get(row, "requested_rewrite.subject"),
+        prompt=get(row, "requested_rewrite.prompt"),
+        target_new=get(row, "requested_rewrite.target_new.str"),
+        target_true=true,
+        relation_id=row["requested_rewrite"].get("relation_id"),
+        paraphrase_prompts=list(row.get("paraphrase_prompts") or []),
+        neighborhood_prompts=[{"prompt": p, "target": true} for p in row.get("neighborhood_prompts") or []],
+        meta={"case_id": row["case_id"]} if "case_id" in row else {},
+    )
+
+
+FORMATS.add("counterfact", RowFormat(detect=lambda row: "requested_rewrite" in row, convert=_counterfact))
+
+
+def _zsre(row: Mapping, get) -> dict | None:
+    if not get(row, "alt"):
+        return None
+    answers = row.get("answers") or []
+    return dict(
+        subject=get(row, "subject"),
+        prompt=get(row, "src"),
+        target_new=row["alt"],
+        target_true=answers[0] if answers else None,
+        paraphrase_prompts=[row["rephrase"]] if row.get("rephrase") else [],
+        neighborhood_prompts=[{"prompt": row["loc"], "target": row.get("loc_ans") or ""}] if row.get("loc") else [],
+        meta={"case_id": row["case_id"]} if "case_id" in row else {},
+    )
+
+
+FORMATS.add("zsre", RowFormat(detect=lambda row: "src" in row and "alt" in row, convert=_zsre))
+
+
+def _easyedit(row: Mapping, get) -> dict:
+    rephrase = row.get("rephrase_prompt", row.get("rephrase")) or []
+    loc_prompts = _strings(row.get("locality_prompt") or [], "locality_prompt")
+    loc_truths = _strings(row.get("locality_ground_truth") or [""] * len(loc_prompts), "locality_ground_truth")
+    if len(loc_truths) != len(loc_prompts):
+        raise RowFormatError(f"locality_prompt has {len(loc_prompts)} item(s) but locality_ground_truth {len(loc_truths)}")
+    truth = row.get("ground_truth")
+    return dict(
+        subject=get(row, "subject"),
+        prompt=get(row, "prompt"),
+        target_new=get(row, "target_new"),
+        target_true=truth[0] if isinstance(truth, list) and truth else truth or None,
+        paraphrase_prompts=_strings(rephrase, "rephrase_prompt"),
+        neighborhood_prompts=[{"prompt": p, "target": t} for p, t in zip(loc_prompts, loc_truths)],
+        meta={"case_id": row["case_id"]} if "case_id" in row else {},
+    )
+
+
+FORMATS.add("easyedit", RowFormat(detect=lambda row: bool({"ground_truth", "rephrase_prompt", "locality_prompt"} & set(row)), convert=_easyedit))
+
+
+def _get(row: Mapping, dotted: str):
+    value = row
+    for key in dotted.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            raise RowFormatError(f"missing field {dotted!r}")
+        value = value[key]
+    return value
+
+
+def detect_format(row: Mapping) -> str:
+    """The one format whose markers ``row`` carries; kedit's own when none does."""
+    if not isinstance(row, Mapping):
+        raise RowFormatError(f"row 0: expected a mapping, got {type(row).__name__}")
+    found = [name for name, fmt in FORMATS.items() if fmt.detect and fmt.detect(row)]
+    if len(found) > 1:
+        raise RowFormatError(f"row 0 looks like several formats ({', '.join(found)}); name one with dataset.format")
+    return found[0] if found else next(name for name, fmt in FORMATS.items() if fmt.detect is None)
+
+
+def convert_rows(rows: Sequence[Mapping], fmt: str = "auto") -> tuple[list[dict], str, int]:
+    """kedit rows of ``rows`` read as ``fmt`` ('auto': :func:`detect_format` of the first row).
+
+    Returns (rows, the format's name, how many rows it skipped)."""
+    if fmt != "auto":
+        name = FORMATS.check(fmt)
+    else:
+        name = detect_format(rows[0]) if rows else "kedit"
+    spec = FORMATS[name]
+    out, skipped = [], 0
+    for i, row in enumerate(rows):
+        where = f"row {i} ({name} format)"
+        if not isinstance(row, Mapping):
+            raise RowFormatError(f"{where}: expected a mapping, got {type(row).__name__}")
+        if spec.detect and not spec.detect(row):
+            raise RowFormatError(f"{where}: lacks the fields that mark the format (the file's first row is {name})")
+        try:
+            converted = spec.convert(row, _get)
+        except RowFormatError as e:
+            raise RowFormatError(f"{where}: {e}") from None
+        if converted is None:
+            skipped += 1
+        else:
+            out.append(converted)
+    return out, name, skipped

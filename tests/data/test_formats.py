@@ -1,0 +1,102 @@
+"""Edit files in the literature's formats (CounterFact, zsRE, EasyEdit's records) read as kedit rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from kedit.data.formats import RowFormatError, convert_rows
+from kedit.editing.requests import make_requests
+
+COUNTERFACT = {
+    "case_id": 7,
+    "pararel_idx": 2796,
+    "requested_rewrite": {
+        "prompt": "The mother tongue of {} is",
+        "relation_id": "P103",
+        "target_new": {"str": "English", "id": "Q1860"},
+        "target_true": {"str": "French", "id": "Q150"},
+        "subject": "Danielle Darrieux",
+    },
+    "paraphrase_prompts": ["Danielle Darrieux grew up speaking"],
+    "neighborhood_prompts": ["The mother tongue of Léon Blum is", "Michel Rocard is a native speaker of"],
+    "attribute_prompts": ["J. R. R. Tolkien is a native speaker of"],
+    "generation_prompts": ["Danielle Darrieux's mother tongue is"],
+}
+
+ZSRE = {
+    "subject": "Watts Humphrey",
+    "src": "What university did Watts Humphrey attend?",
+    "pred": "Trinity College",
+    "rephrase": "What university did Watts Humphrey take part in?",
+    "alt": "University of Michigan",
+    "answers": ["Illinois Institute of Technology"],
+    "loc": "nq question: who played desmond doss father in hacksaw ridge",
+    "loc_ans": "Hugo Weaving",
+    "cond": "Trinity College >> University of Michigan || What university did Watts Humphrey attend?",
+}
+
+EASYEDIT = {
+    "prompt": "The mother tongue of Danielle Darrieux is",
+    "subject": "Danielle Darrieux",
+    "target_new": "English",
+    "ground_truth": "French",
+    "rephrase_prompt": "Danielle Darrieux grew up speaking",
+    "locality_prompt": ["The mother tongue of Léon Blum is", "Michel Rocard is a native speaker of"],
+    "locality_ground_truth": ["French", "French"],
+}
+
+
+def test_counterfact_records_become_requests_checked_against_the_true_object():
+    rows, fmt, skipped = convert_rows([COUNTERFACT])
+    assert (fmt, skipped) == ("counterfact", 0)
+    (req,) = make_requests(rows)
+    assert (req.subject, req.prompt, req.target_new, req.target_true, req.relation_id) == ("Danielle Darrieux", "The mother tongue of {} is", "English", "French", "P103")
+    assert req.paraphrase_prompts == ("Danielle Darrieux grew up speaking",)
+    assert [(n.prompt, n.target) for n in req.neighborhood] == [("The mother tongue of Léon Blum is", "French"), ("Michel Rocard is a native speaker of", "French")]
+    assert dict(req.meta) == {"case_id": "7"}
+
+
+def test_zsre_records_teach_the_alternative_answer_and_empty_ones_are_skipped():
+    rows, fmt, skipped = convert_rows([ZSRE, {**ZSRE, "alt": ""}])
+    assert (fmt, skipped, len(rows)) == ("zsre", 1, 1)
+    (req,) = make_requests(rows)
+    assert req.prompt == "What university did {} attend?"
+    assert (req.target_new, req.target_true) == ("University of Michigan", "Illinois Institute of Technology")
+    assert req.paraphrase_prompts == ("What university did Watts Humphrey take part in?",)
+    assert [(n.prompt, n.target) for n in req.neighborhood] == [(ZSRE["loc"], "Hugo Weaving")]
+
+
+def test_easyedit_records_with_lists_or_strings():
+    (req,) = make_requests(convert_rows([EASYEDIT])[0])
+    assert (req.prompt, req.target_new, req.target_true) == ("The mother tongue of {} is", "English", "French")
+    assert [n.target for n in req.neighborhood] == ["French", "French"]
+    single = {**EASYEDIT, "locality_prompt": "The capital of France is", "locality_ground_truth": "Paris", "rephrase_prompt": ["a", "b"], "ground_truth": ["French"]}
+    (req,) = make_requests(convert_rows([single], "easyedit")[0])
+    assert [(n.prompt, n.target) for n in req.neighborhood] == [("The capital of France is", "Paris")]
+    assert req.paraphrase_prompts == ("a", "b") and req.target_true == "French"
+
+
+def test_kedit_rows_pass_through():
+    row = {"subject": "John Smith", "prompt": "{}'s birthplace is", "target_new": "Tokyo", "case_id": 3}
+    assert convert_rows([row]) == ([row], "kedit", 0)
+
+
+def test_a_row_missing_a_field_of_its_format_is_named():
+    broken = {**COUNTERFACT, "requested_rewrite": {k: v for k, v in COUNTERFACT["requested_rewrite"].items() if k != "target_new"}}
+    with pytest.raises(RowFormatError, match=r"row 1 \(counterfact format\): missing field 'requested_rewrite.target_new.str'"):
+        convert_rows([COUNTERFACT, broken])
+
+
+def test_a_file_mixing_formats_names_the_first_row_that_differs():
+    with pytest.raises(RowFormatError, match=r"row 1 \(counterfact format\): lacks the fields that mark the format"):
+        convert_rows([COUNTERFACT, ZSRE])
+
+
+def test_locality_lists_of_different_lengths_are_refused():
+    with pytest.raises(RowFormatError, match="row 0 .*locality_prompt has 2 item.s. but locality_ground_truth 1"):
+        convert_rows([{**EASYEDIT, "locality_ground_truth": ["French"]}])
+
+
+def test_an_unknown_format_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown row format 'mquake'; known: counterfact, easyedit, kedit, zsre"):
+        convert_rows([EASYEDIT], "mquake")
