@@ -65,8 +65,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
     out = [
         f"# kedit report: {spec['name']}",
         "",
-        spec.get("description") or "",
-        "",
+        *([spec["description"], ""] if spec.get("description") else []),
         f"Model **{report['model']['name']}** ({report['model']['model_type']}, {report['model']['n_layers']} layers, {report['model']['dtype']}). "
         f"Seeds {report['seeds']}. Batch size ({sizes}). Mean over seeds and batches.",
         "",
