@@ -33,6 +33,11 @@ TINY = {
         "Gemma2Config",
         dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64, head_dim=16, sliding_window=64),
     ),
+    "olmo2": ("Olmo2Config", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64)),
+    "phi3": ("Phi3Config", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64)),
+    "phi": ("PhiConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64)),
+    "gpt_neox": ("GPTNeoXConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64)),
+    "falcon": ("FalconConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, ffn_hidden_size=64, new_decoder_architecture=False)),
 }
 
 
