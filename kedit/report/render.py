@@ -51,6 +51,31 @@ def _unedited(summary: list[dict]) -> list[dict]:
     return list(rows.values())
 
 
+def _value_diagnostics(cells: list[dict]) -> list[str]:
+    """Per (dataset, method, batch size) with target values: mean groups, steps and last NLL per fact."""
+    keys = ("groups", "value_steps_mean", "value_nll_mean")
+    by = defaultdict(list)
+    for c in cells:
+        if all(c["info"].get(k) is not None for k in keys):
+            by[(c["dataset"], c["label"], c["batch_size"])].append(c["info"])
+    if not by:
+        return []
+    out = [
+        "## Target values",
+        "",
+        "A value NLL well above 0 means the values did not reach their targets (more `v_num_grad_steps` or a larger `v_lr`); "
+        "a low NLL with efficacy near the unedited model's means the update could not write them: keys that collide "
+        "(AKD near 0: one subject asked for several values, MEMIT's same-subject failure) or a ridge too strong (a smaller `mom2_update_weight`).",
+        "",
+        "| Dataset | Method | Batch | Groups | Steps | Value NLL |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (ds, label, size), infos in sorted(by.items()):
+        mean = {k: sum(i[k] for i in infos) / len(infos) for k in keys}
+        out.append(f"| {ds} | {label} | {size} | {mean['groups']:.0f} | {mean['value_steps_mean']:.1f} | {mean['value_nll_mean']:.3f} |")
+    return out + [""]
+
+
 def render_markdown(report: dict, plots: list[str] = ()) -> str:
     spec = report["spec"]
     summary = report["summary"]
@@ -84,6 +109,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
         for s in summary:
             out.append(f"| {s['dataset']} | {s['label']} | {s['batch_size']} | " + " | ".join(_fmt(s["metrics"].get(m)) for m in extra) + " |")
         out.append("")
+    out += _value_diagnostics(report["cells"])
     for p in plots:
         out += [f"![{p}]({p})", ""]
     per_method = defaultdict(list)

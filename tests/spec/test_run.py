@@ -42,6 +42,7 @@ def test_run_writes_a_versioned_report_with_provenance(project):
     assert "| MEMIT |" in md and "| MEMIT-Merge |" in md and "Provenance" in md
     assert "| (unedited model) |" in md
     assert md.startswith("# kedit report: tiny\n\nModel **")  # no description: no empty paragraph
+    assert "| dataset | MEMIT | 4 | 4 | 4.0 |" in md and "| dataset | MEMIT-Merge | 4 | 1 | 4.0 |" in md  # target values: groups, steps
     for c in report["cells"]:
         assert 0.0 <= c["metrics"]["efficacy_before"] <= 1.0 and c["metrics"]["paraphrase_before"] is not None
     assert "Published figures: a bigger model (a paper, Table 1)" in md and "| MEMIT-Merge | 0.550 | – |" in md
