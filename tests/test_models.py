@@ -18,8 +18,8 @@ def test_every_tiny_architecture_is_in_the_table():
 def test_modules_resolve_and_gpt2_is_conv1d(tiny):
     w = layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 1).weight
     cfg = tiny.model.config.to_dict()
-    mlp = next(cfg[k] for k in ("n_inner", "intermediate_size", "ffn_dim", "ffn_hidden_size") if cfg.get(k))
     d_model = cfg.get("n_embd") or cfg["hidden_size"]
+    mlp = next(cfg[k] for k in ("n_inner", "intermediate_size", "ffn_hidden_size") if cfg.get(k))
     # nn.Linear stores (out, in); GPT-2's Conv1D stores (in, out)
     assert tuple(w.shape) == ((mlp, d_model) if tiny.arch.conv1d else (d_model, mlp))
     assert tiny.arch.conv1d == (tiny.arch.model_type == "gpt2")

@@ -37,6 +37,7 @@ TINY = {
     "phi3": ("Phi3Config", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64)),
     "phi": ("PhiConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64)),
     "gpt_neox": ("GPTNeoXConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64)),
+    "gpt_neo": ("GPTNeoConfig", dict(hidden_size=32, num_layers=4, num_heads=2, intermediate_size=64, attention_types=[[["global", "local"], 2]], window_size=64, max_position_embeddings=128)),
     "falcon": ("FalconConfig", dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, ffn_hidden_size=64, new_decoder_architecture=False)),
 }
 
