@@ -38,14 +38,28 @@ class RowFormatError(DataError, ValueError):
 @dataclass(frozen=True)
 class RowFormat:
     """``detect(row)``: whether a row is in this format (None: the format of rows no other
-    format claims); ``convert(row, get)``: kedit's fields, or None to skip the row
-    (``get(row, "a.b")`` reads a required field, naming it when absent)."""
+    format claims); ``convert(row)``: kedit's fields, or None to skip the row."""
 
     detect: Callable[[Mapping], bool] | None
-    convert: Callable[[Mapping, Callable], dict | None]
+    convert: Callable[[Mapping], dict | None]
 
 
 FORMATS: Registry[RowFormat] = Registry("row format")
+
+
+def _field(row: Mapping, dotted: str):
+    """A required field, ``"a.b"`` for ``row["a"]["b"]``."""
+    value = row
+    for key in dotted.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            raise RowFormatError(f"missing field {dotted!r}")
+        value = value[key]
+    return value
+
+
+def _case_id(row: Mapping) -> dict:
+    """The record's ``case_id``, carried to reports as request metadata."""
+    return {"case_id": row["case_id"]} if "case_id" in row else {}
 
 
 def _strings(value, where: str) -> list[str]:
@@ -56,45 +70,45 @@ def _strings(value, where: str) -> list[str]:
     return items
 
 
-FORMATS.add("kedit", RowFormat(detect=None, convert=lambda row, get: dict(row)))
+FORMATS.add("kedit", RowFormat(detect=None, convert=dict))
 
 
-def _counterfact(row: Mapping, get) -> dict:
-    true = get(row, "requested_rewrite.target_true.str")
+def _counterfact(row: Mapping) -> dict:
+    true = _field(row, "requested_rewrite.target_true.str")
     return dict(
-        subject=get(row, "requested_rewrite.subject"),
-        prompt=get(row, "requested_rewrite.prompt"),
-        target_new=get(row, "requested_rewrite.target_new.str"),
+        subject=_field(row, "requested_rewrite.subject"),
+        prompt=_field(row, "requested_rewrite.prompt"),
+        target_new=_field(row, "requested_rewrite.target_new.str"),
         target_true=true,
         relation_id=row["requested_rewrite"].get("relation_id"),
         paraphrase_prompts=list(row.get("paraphrase_prompts") or []),
         neighborhood_prompts=[{"prompt": p, "target": true} for p in row.get("neighborhood_prompts") or []],
-        meta={"case_id": row["case_id"]} if "case_id" in row else {},
+        meta=_case_id(row),
     )
 
 
 FORMATS.add("counterfact", RowFormat(detect=lambda row: "requested_rewrite" in row, convert=_counterfact))
 
 
-def _zsre(row: Mapping, get) -> dict | None:
-    if not get(row, "alt"):
+def _zsre(row: Mapping) -> dict | None:
+    if not _field(row, "alt"):
         return None
     answers = row.get("answers") or []
     return dict(
-        subject=get(row, "subject"),
-        prompt=get(row, "src"),
+        subject=_field(row, "subject"),
+        prompt=_field(row, "src"),
         target_new=row["alt"],
         target_true=answers[0] if answers else None,
         paraphrase_prompts=[row["rephrase"]] if row.get("rephrase") else [],
         neighborhood_prompts=[{"prompt": row["loc"], "target": row.get("loc_ans") or ""}] if row.get("loc") else [],
-        meta={"case_id": row["case_id"]} if "case_id" in row else {},
+        meta=_case_id(row),
     )
 
 
 FORMATS.add("zsre", RowFormat(detect=lambda row: "src" in row and "alt" in row, convert=_zsre))
 
 
-def _easyedit(row: Mapping, get) -> dict:
+def _easyedit(row: Mapping) -> dict:
     rephrase = row.get("rephrase_prompt", row.get("rephrase")) or []
     loc_prompts = _strings(row.get("locality_prompt") or [], "locality_prompt")
     loc_truths = _strings(row.get("locality_ground_truth") or [""] * len(loc_prompts), "locality_ground_truth")
@@ -102,26 +116,17 @@ def _easyedit(row: Mapping, get) -> dict:
         raise RowFormatError(f"locality_prompt has {len(loc_prompts)} item(s) but locality_ground_truth {len(loc_truths)}")
     truth = row.get("ground_truth")
     return dict(
-        subject=get(row, "subject"),
-        prompt=get(row, "prompt"),
-        target_new=get(row, "target_new"),
+        subject=_field(row, "subject"),
+        prompt=_field(row, "prompt"),
+        target_new=_field(row, "target_new"),
         target_true=truth[0] if isinstance(truth, list) and truth else truth or None,
         paraphrase_prompts=_strings(rephrase, "rephrase_prompt"),
         neighborhood_prompts=[{"prompt": p, "target": t} for p, t in zip(loc_prompts, loc_truths)],
-        meta={"case_id": row["case_id"]} if "case_id" in row else {},
+        meta=_case_id(row),
     )
 
 
 FORMATS.add("easyedit", RowFormat(detect=lambda row: bool({"ground_truth", "rephrase_prompt", "locality_prompt"} & set(row)), convert=_easyedit))
-
-
-def _get(row: Mapping, dotted: str):
-    value = row
-    for key in dotted.split("."):
-        if not isinstance(value, Mapping) or key not in value:
-            raise RowFormatError(f"missing field {dotted!r}")
-        value = value[key]
-    return value
 
 
 def detect_format(row: Mapping) -> str:
@@ -151,7 +156,7 @@ def convert_rows(rows: Sequence[Mapping], fmt: str = "auto") -> tuple[list[dict]
         if spec.detect and not spec.detect(row):
             raise RowFormatError(f"{where}: lacks the fields that mark the format (the file's first row is {name})")
         try:
-            converted = spec.convert(row, _get)
+            converted = spec.convert(row)
         except RowFormatError as e:
             raise RowFormatError(f"{where}: {e}") from None
         if converted is None:
