@@ -54,9 +54,10 @@ def main() -> None:
             "metrics": {k: res.metrics[k] for k in COLUMNS},
             "edit_s": res.timings["edit_s"],
             "wall_s": time.perf_counter() - t,
-            "value_steps_mean": res.info["value_steps_mean"],
-            "value_nll_mean": res.info["value_nll_mean"],
-            "residual_norm_by_layer": res.info["residual_norm_by_layer"],
+            # diagnostics of target values; None for a method without them (FT-L)
+            "value_steps_mean": res.info.get("value_steps_mean"),
+            "value_nll_mean": res.info.get("value_nll_mean"),
+            "residual_norm_by_layer": res.info.get("residual_norm_by_layer"),
         }
         with log.open("a") as f:
             f.write(json.dumps(row) + "\n")
@@ -71,7 +72,8 @@ def main() -> None:
     for d in done:
         r, m = d["run"], d["metrics"]
         hp = ", ".join(f"{k}={v}" for k, v in r.get("hparams", {}).items())
-        md.append(f"| {Path(r['data']).name} | {r['n']} | {r['method']} | {hp} | {m['efficacy']:.3f} | {m['paraphrase']:.3f} | {m['specificity']:.3f} | {m['akd']:.2f} | {d['value_nll_mean']:.3f} | {d['edit_s']:.0f} |")
+        nll = "–" if d["value_nll_mean"] is None else f"{d['value_nll_mean']:.3f}"
+        md.append(f"| {Path(r['data']).name} | {r['n']} | {r['method']} | {hp} | {m['efficacy']:.3f} | {m['paraphrase']:.3f} | {m['specificity']:.3f} | {m['akd']:.2f} | {nll} | {d['edit_s']:.0f} |")
     md += ["", f"Machine: {json.dumps(machine())}", ""]
     (RESULTS / f"{name}.md").write_text("\n".join(md))
 

@@ -6,9 +6,9 @@ the locate-and-edit literature uses:
 
 - ``counterfact``: ROME/MEMIT's CounterFact records: ``requested_rewrite`` with ``prompt``
   (``{}`` for the subject), ``subject``, ``target_new.str``, ``target_true.str``,
-  ``relation_id``; ``paraphrase_prompts``; ``neighborhood_prompts`` (strings). The
-  neighbourhood prompts' subjects share the true object, so each is checked against
-  ``target_true``, as ROME's evaluation does.
+  ``relation_id``; ``paraphrase_prompts``; ``neighborhood_prompts``. The neighbourhood
+  prompts' subjects share the true object, so a prompt given as a string is checked against
+  ``target_true``, as ROME's evaluation does (``{prompt, target}`` pairs are kept as given).
 - ``zsre``: the zsRE question records of MEND's evaluation set (``src``, ``subject``,
   ``alt``, ``answers``, ``rephrase``, ``loc``, ``loc_ans``). The edit teaches ``alt`` with
   ``answers[0]`` as the true answer, as EasyEdit does (MEMIT's own loader teaches
@@ -82,7 +82,7 @@ def _counterfact(row: Mapping) -> dict:
         target_true=true,
         relation_id=row["requested_rewrite"].get("relation_id"),
         paraphrase_prompts=list(row.get("paraphrase_prompts") or []),
-        neighborhood_prompts=[{"prompt": p, "target": true} for p in row.get("neighborhood_prompts") or []],
+        neighborhood_prompts=[p if isinstance(p, Mapping) else {"prompt": p, "target": true} for p in row.get("neighborhood_prompts") or []],
         meta=_case_id(row),
     )
 

@@ -54,6 +54,9 @@ def test_counterfact_records_become_requests_checked_against_the_true_object():
     assert req.paraphrase_prompts == ("Danielle Darrieux grew up speaking",)
     assert [(n.prompt, n.target) for n in req.neighborhood] == [("The mother tongue of Léon Blum is", "French"), ("Michel Rocard is a native speaker of", "French")]
     assert dict(req.meta) == {"case_id": "7"}
+    paired = {**COUNTERFACT, "neighborhood_prompts": [{"prompt": "The mother tongue of Léon Blum is", "target": "French"}]}
+    (req,) = make_requests(convert_rows([paired])[0])
+    assert [(n.prompt, n.target) for n in req.neighborhood] == [("The mother tongue of Léon Blum is", "French")]
 
 
 def test_zsre_records_teach_the_alternative_answer_and_empty_ones_are_skipped():
