@@ -29,7 +29,6 @@ class Architecture:
     mlp_out: str  # MLP output projection: the edited weight; keys are its inputs
     attn_out: str  # attention output projection
     final_norm: str
-    head: str
     conv1d: bool  # GPT-2 Conv1D: weight stored (in, out), not nn.Linear's (out, in)
     post_mlp_norm: str | None = None  # norm between MLP output and residual (post-norm blocks)
 
@@ -85,8 +84,10 @@ def norm_gain(norm: nn.Module, d: int, like: torch.Tensor) -> torch.Tensor:
 
 
 def head_logits(model: nn.Module, arch: Architecture, hidden: torch.Tensor) -> torch.Tensor:
-    """Logits from final-normed hidden states ``(..., d)`` -> ``(..., vocab)``, with Gemma's soft-capping."""
-    logits = get_module(model, arch.head, arch.model_type)(hidden)
+    """Logits from final-normed hidden states ``(..., d)`` -> ``(..., vocab)``, with Gemma's soft-capping.
+
+    The head is the model's output embedding, whatever the architecture names it."""
+    logits = model.get_output_embeddings()(hidden)
     cap = getattr(model.config, "final_logit_softcapping", None)
     if cap:
         logits = torch.tanh(logits / cap) * cap
