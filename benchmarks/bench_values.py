@@ -1,11 +1,11 @@
 """Batched value optimisation against the per-edit loop of the reference implementations.
 
-Same model, data, hyper-parameters (the preset's MEMIT settings), steps and seed; each mode
+Same model, data, hyper-parameters (the model's MEMIT presets, kedit/models/presets/), steps and seed; each mode
 runs MEMIT end to end in its own process so peak memory is its own. Reports wall time of
 value optimisation and of the whole edit, peak memory, and efficacy of both (they must agree).
 
-    python benchmarks/bench_values.py [--model smollm2-135m] [--preset specs/presets/smollm2-135m.yaml]
-                                      [--hparams JSON] [--data datasets/distinct_subject] [--n 100] [--name NAME]
+    python benchmarks/bench_values.py [--model smollm2-135m] [--hparams JSON]
+                                      [--data datasets/distinct_subject] [--n 100] [--name NAME]
                                       [--modes batched,one_by_one,reference_loop] [--merge]
 
 Modes: ``batched`` (kedit's default), ``one_by_one`` (the same optimiser one edit at a time:
@@ -14,7 +14,7 @@ through every block at every step, as EasyEdit and the original MEMIT code do: w
 and replaying the frozen lower blocks gain together). ``--merge`` keeps the rows of the
 existing result file (same arguments) for the modes not run now.
 
-``--hparams`` overrides the preset, e.g. EasyEdit's Qwen-style MEMIT defaults:
+``--hparams`` overrides the presets, e.g. EasyEdit's Qwen-style MEMIT defaults:
 ``'{"mom2_update_weight": 15000, "v_lr": 0.5, "v_num_grad_steps": 25, "context_tokens": 10}'``.
 """
 
@@ -24,7 +24,7 @@ import argparse
 import json
 import time
 
-from common import RESULTS, ROOT, add_device_arguments, device_suffix, machine, peak_gpu_mib, peak_rss_mib, preset_hparams, run_child, write_results
+from common import RESULTS, ROOT, add_device_arguments, device_suffix, machine, peak_gpu_mib, peak_rss_mib, run_child, write_results
 
 MODES = ("batched", "one_by_one", "reference_loop")
 
@@ -36,11 +36,12 @@ def child(args) -> dict:
     from kedit.evaluate import edit_and_evaluate
     from kedit.methods import EditContext, StatsSettings
     from kedit.models import load_model
+    from kedit.spec.model import ModelSection
 
     loaded = load_model(args.model, dtype=args.dtype, device=args.device)
     reqs = make_requests(load_rows(ROOT / args.data)[: args.n])
     ctx = EditContext(loaded, StatsSettings(corpus=get_corpus(), n_samples=2000, max_length=128), progress=False, value_optimiser=args.mode)
-    hparams = preset_hparams(args.preset, "MEMIT") | json.loads(args.hparams)
+    hparams = ModelSection(name=args.model).preset_hparams().get("MEMIT", {}) | json.loads(args.hparams)
     ctx.second_moments(hparams["layers"])  # cached: not part of the timing
     t = time.perf_counter()
     res = edit_and_evaluate(ctx, "MEMIT", hparams, reqs, ["efficacy", "specificity"])
@@ -60,10 +61,9 @@ def child(args) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--preset", default="specs/presets/smollm2-135m.yaml")
     p.add_argument("--data", default="datasets/distinct_subject")
     p.add_argument("--n", type=int, default=100)
-    p.add_argument("--hparams", default="{}", help="JSON overriding the preset's MEMIT hyper-parameters")
+    p.add_argument("--hparams", default="{}", help="JSON overriding the model's MEMIT presets")
     add_device_arguments(p)
     p.add_argument("--name", help="result file name (default: values_batched_vs_loop_<model>)")
     p.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
@@ -75,8 +75,8 @@ def main() -> None:
         print(json.dumps(child(args)))
         return
     name = args.name or f"values_batched_vs_loop_{args.model}{device_suffix(args.device, args.dtype)}"
-    setting = {k: getattr(args, k) for k in ("model", "preset", "data", "n", "hparams", "device", "dtype")}
-    common = ["--model", args.model, "--preset", args.preset, "--data", args.data, "--n", str(args.n), "--hparams", args.hparams]
+    setting = {k: getattr(args, k) for k in ("model", "data", "n", "hparams", "device", "dtype")}
+    common = ["--model", args.model, "--data", args.data, "--n", str(args.n), "--hparams", args.hparams]
     common += ["--device", args.device, "--dtype", args.dtype]
     rows = {}
     if args.merge and (RESULTS / f"{name}.json").exists():
@@ -93,7 +93,7 @@ def main() -> None:
     md = [
         f"# Value optimisation: batched vs one edit at a time ({args.model}, {b['edits']} edits, {args.device}, {args.dtype})",
         "",
-        f"MEMIT with the preset's settings (overrides: {args.hparams}); the only difference is how target values are optimised.",
+        f"MEMIT with the model's presets (overrides: {args.hparams}); the only difference is how target values are optimised.",
         "",
         "| mode | value optimisation s | whole edit s | peak memory MiB | peak GPU memory MiB | efficacy | specificity | mean steps | batched is faster by |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -56,12 +55,6 @@ def add_device_arguments(parser) -> None:
 def device_suffix(device: str, dtype: str) -> str:
     """Result-file suffix of a run off the default (CPU, float32), so it never overwrites one."""
     return "" if (device, dtype) == ("cpu", "float32") else f"_{device.replace(':', '')}_{dtype}"
-
-
-def preset_hparams(preset: str, method: str) -> dict:
-    """A method's hyper-parameters from a spec preset file (specs/presets/*.yaml)."""
-    data = yaml.safe_load((ROOT / preset).read_text())
-    return dict(data.get("hparams", {}).get(method, {}))
 
 
 def run_child(script: Path, args: list[str]) -> dict:

@@ -181,10 +181,12 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
                 sub = re.sub(r"\[(\d+)\]", r"/\1", key.group(1)).replace(".", "/") if key else ""
                 problem(f"{where}/wikidata{sub}", str(e))
         datasets[name] = ds
+    model_presets = SECTIONS["model"](**(data.get("model") or {})).preset_hparams()
     presets = data.get("hparams") or {}
     methods = []
     for i, entry in enumerate(data["methods"]):
-        hp = {**presets.get(entry["name"], {}), **(entry.get("hparams") or {})}
+        # method defaults < the embedded model's presets < the spec's hparams < the entry's own
+        hp = {**model_presets.get(entry["name"], {}), **presets.get(entry["name"], {}), **(entry.get("hparams") or {})}
         try:
             cfg = make_config(get_method(entry["name"]), hp)
         except (TypeError, ValueError) as e:

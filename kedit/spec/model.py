@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Literal
+
+import yaml
 
 from kedit.spec.schema import dataclass_schema
 
@@ -30,7 +33,11 @@ class _Section:
 class ModelSection(_Section):
     """The model to edit."""
 
-    name: str = _f("smollm2-135m", "Embedded name (smollm2-135m, gemma3-270m), a .gguf file, a local directory or a Hugging Face id.")
+    name: str = _f(
+        "smollm2-135m",
+        "Embedded name (smollm2-135m, gemma3-270m; these bring per-method hyper-parameter presets, kedit/models/presets/), "
+        "a .gguf file, a local directory or a Hugging Face id.",
+    )
     dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights' dtype; statistics and solves always run in float32/float64. float16 overflows in some models (Gemma 3); bfloat16 does not.")
     device: str = _f("cpu", "torch device, e.g. cpu, cuda, cuda:1.")
     device_map: str | None = _f(None, "Spread a model too large for one device over several (accelerate), e.g. 'auto'; overrides device. Modules offloaded to the CPU are edited in the copy they are loaded from; disk-offloaded ones cannot be edited.")
@@ -44,6 +51,14 @@ class ModelSection(_Section):
         out = dataclass_schema(cls)
         out["properties"]["name"]["examples"] = list(embedded)
         return out
+
+    def preset_hparams(self) -> dict[str, dict]:
+        """Method name -> hyper-parameters chosen for this embedded model
+        (``kedit/models/presets/<name>.yaml``); {} for any other model."""
+        path = files("kedit") / "models" / "presets" / f"{self.name}.yaml"
+        if "/" in self.name or not path.is_file():
+            return {}
+        return yaml.safe_load(path.read_text(encoding="utf-8"))["hparams"]
 
 
 @dataclass

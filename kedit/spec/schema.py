@@ -85,7 +85,7 @@ def build_schema() -> dict:
     method_defs = {n: dataclass_schema(METHODS[n].config, METHODS[n].summary) for n in names}
     method_item = {
         "type": "object",
-        "description": "One method to run, with hyper-parameters (defaults: the method's config, then the spec's `hparams` for that method).",
+        "description": "One method to run, with hyper-parameters (defaults: the method's config, then the embedded model's presets, then the spec's `hparams` for that method).",
         "additionalProperties": False,
         "required": ["name"],
         "properties": {
@@ -145,7 +145,7 @@ def build_schema() -> dict:
             "runtime": SECTIONS["runtime"].schema(),
             "hparams": {
                 "type": "object",
-                "description": "Per-method default hyper-parameters (a preset), under each method entry's own.",
+                "description": "Per-method default hyper-parameters, over the embedded model's presets and under each method entry's own.",
                 "additionalProperties": False,
                 "properties": {n: {"$ref": f"#/$defs/hparams/{n}"} for n in names},
             },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -84,3 +85,26 @@ def test_an_include_cycle_is_reported(tmp_path):
     (tmp_path / "b.yaml").write_text("include: a.yaml\n")
     res = _validate("--format", "json", str(tmp_path / "a.yaml"))
     assert res.exit_code == 1 and "include cycle" in res.stdout
+
+
+def test_an_embedded_model_brings_its_presets_under_the_specs_hparams(tmp_path):
+    """Method defaults < the embedded model's presets < the spec's hparams < the entry's own."""
+    import yaml
+
+    from kedit.methods import get_method, make_config
+    from kedit.spec import load_spec
+
+    preset = yaml.safe_load((ROOT / "kedit/models/presets/gemma3-270m.yaml").read_text())["hparams"]
+    spec_text = (
+        f"name: p\ndataset: {{file: {ROOT / 'datasets/same_subject'}}}\nMODEL"
+        "hparams:\n  MEMIT: {v_lr: 0.7}\nmethods:\n  - name: MEMIT\n    hparams: {layers: [2, 3]}\n  - name: FT-L\n"
+    )
+    (tmp_path / "gemma.yaml").write_text(spec_text.replace("MODEL", "model: {name: gemma3-270m}\n"))
+    memit, ftl = load_spec(tmp_path / "gemma.yaml").methods
+    assert memit.hparams["mom2_update_weight"] == preset["MEMIT"]["mom2_update_weight"] != make_config(get_method("MEMIT"), {}).mom2_update_weight
+    assert memit.hparams["v_lr"] == 0.7 and memit.hparams["layers"] == [2, 3]
+    assert ftl.hparams["layers"] == preset["FT-L"]["layers"]
+    (tmp_path / "local.yaml").write_text(spec_text.replace("MODEL", f"model: {{name: {tmp_path}}}\n"))
+    memit, ftl = load_spec(tmp_path / "local.yaml").methods  # not an embedded model: the methods' defaults
+    assert memit.hparams["mom2_update_weight"] == make_config(get_method("MEMIT"), {}).mom2_update_weight
+    assert ftl.hparams == dataclasses.asdict(make_config(get_method("FT-L"), {}))
