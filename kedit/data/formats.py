@@ -37,14 +37,15 @@ class RowFormatError(DataError, ValueError):
 
 @dataclass(frozen=True)
 class RowFormat:
-    """``detect(row)``: whether a row is in this format (None: the format of rows no other
-    format claims); ``convert(row)``: kedit's fields, or None to skip the row."""
+    """``detect(row)``: whether a row is in this format (None for :data:`NATIVE`);
+    ``convert(row)``: kedit's fields, or None to skip the row."""
 
     detect: Callable[[Mapping], bool] | None
     convert: Callable[[Mapping], dict | None]
 
 
 FORMATS: Registry[RowFormat] = Registry("row format")
+NATIVE = "kedit"  # the format of rows no other format claims
 
 
 def _field(row: Mapping, dotted: str):
@@ -70,7 +71,7 @@ def _strings(value, where: str) -> list[str]:
     return items
 
 
-FORMATS.add("kedit", RowFormat(detect=None, convert=dict))
+FORMATS.add(NATIVE, RowFormat(detect=None, convert=dict))
 
 
 def _counterfact(row: Mapping) -> dict:
@@ -136,7 +137,7 @@ def detect_format(row: Mapping) -> str:
     found = [name for name, fmt in FORMATS.items() if fmt.detect and fmt.detect(row)]
     if len(found) > 1:
         raise RowFormatError(f"row 0 looks like several formats ({', '.join(found)}); name one with dataset.format")
-    return found[0] if found else next(name for name, fmt in FORMATS.items() if fmt.detect is None)
+    return found[0] if found else NATIVE
 
 
 def convert_rows(rows: Sequence[Mapping], fmt: str = "auto") -> tuple[list[dict], str, int]:
@@ -146,7 +147,7 @@ def convert_rows(rows: Sequence[Mapping], fmt: str = "auto") -> tuple[list[dict]
     if fmt != "auto":
         name = FORMATS.check(fmt)
     else:
-        name = detect_format(rows[0]) if rows else "kedit"
+        name = detect_format(rows[0]) if rows else NATIVE
     spec = FORMATS[name]
     out, skipped = [], 0
     for i, row in enumerate(rows):

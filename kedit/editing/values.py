@@ -238,7 +238,7 @@ def _batches(tok, rows, tokens_per_pass: int) -> list[list[int]]:
 
 def _next_token_logp(loaded, final_norm, h: torch.Tensor) -> torch.Tensor:
     """(n, d) states of the loss layer -> (n, vocab) float32 log-probabilities."""
-    return torch.log_softmax(head_logits(loaded.model, loaded.arch, final_norm(h)).float(), -1).to(loaded.device)
+    return torch.log_softmax(head_logits(loaded.model, final_norm(h)).float(), -1).to(loaded.device)
 
 
 def optimize_values(

@@ -64,7 +64,7 @@ def compute_ft(ctx: EditContext, requests, cfg: FTConfig) -> Edit:
             for _ in range(cfg.num_steps):
                 opt.zero_grad()
                 h = forward().last_hidden_state
-                logp = torch.log_softmax(head_logits(model, arch, h[enc.pred_row, enc.pred_pos]).float(), -1)
+                logp = torch.log_softmax(head_logits(model, h[enc.pred_row, enc.pred_pos]).float(), -1)
                 tok_logp = logp.gather(1, enc.pred_target[:, None]).squeeze(1)
                 nll = -(torch.zeros(len(requests), device=loaded.device).index_add(0, enc.pred_row, tok_logp) / n_tok).mean()
                 losses.append(float(nll.detach()))

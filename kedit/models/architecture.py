@@ -83,7 +83,7 @@ def norm_gain(norm: nn.Module, d: int, like: torch.Tensor) -> torch.Tensor:
     return norm(torch.ones(1, d, dtype=like.dtype, device=like.device))[0].float().to(like.device)
 
 
-def head_logits(model: nn.Module, arch: Architecture, hidden: torch.Tensor) -> torch.Tensor:
+def head_logits(model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
     """Logits from final-normed hidden states ``(..., d)`` -> ``(..., vocab)``, with Gemma's soft-capping.
 
     The head is the model's output embedding, whatever the architecture names it."""
