@@ -548,7 +548,7 @@ def test_metrics_rows_scored_together_give_the_scores_of_separate_passes(tiny, r
     from kedit.metrics import scoring
 
     reqs = make_requests(raw_requests)
-    chosen = [METRICS[m] for m in ("efficacy", "paraphrase", "specificity", "efficacy_prob", "paraphrase_prob")]
+    chosen = [METRICS[m] for m in ("efficacy", "paraphrase", "specificity", "efficacy_prob", "paraphrase_prob", "efficacy_exact", "paraphrase_exact")]
     ectx = EvalContext(edit_layers=(1, 2))
     before = states_before(tiny, chosen, reqs, ectx)
     separate = {}
@@ -560,6 +560,21 @@ def test_metrics_rows_scored_together_give_the_scores_of_separate_passes(tiny, r
     together = scores_after(tiny, chosen, reqs, ectx, before)
     assert calls == [len({r for m in chosen for r in m.rows(reqs)})]
     assert together == pytest.approx(separate, abs=1e-6)
+
+
+def test_exact_match_credits_a_prompt_only_when_every_target_token_is_the_argmax(tiny, raw_requests, corpus):
+    from kedit.evaluate import edit_and_evaluate
+    from kedit.metrics.scoring import Scored
+
+    assert Scored(torch.tensor([5, 6, 7]), torch.tensor([5, 6, 7]), 0.0).exact == 1.0
+    partly = Scored(torch.tensor([5, 9, 7]), torch.tensor([5, 6, 7]), 0.0)
+    assert partly.exact == 0.0 and partly.accuracy == pytest.approx(2 / 3)
+    reqs = make_requests(raw_requests)
+    res = edit_and_evaluate(ctx_for(tiny, corpus), "MEMIT", METHOD_HP["MEMIT"], reqs, ["efficacy", "efficacy_exact", "paraphrase", "paraphrase_exact"])
+    m = res.metrics
+    for name in ("efficacy", "paraphrase"):
+        assert 0.0 <= m[f"{name}_exact"] <= m[name] and 0.0 <= m[f"{name}_exact_before"] <= m[f"{name}_before"]
+    assert (m["efficacy_exact"] * len(reqs)) == pytest.approx(round(m["efficacy_exact"] * len(reqs)))  # a share of the requests
 
 
 def test_cells_of_one_batch_share_the_metrics_look_at_the_unedited_model(tiny, raw_requests, corpus, monkeypatch):

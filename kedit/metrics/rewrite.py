@@ -7,10 +7,16 @@
 - specificity: share of neighbourhood-prompt tokens whose argmax after the edit equals
   the argmax before it (teacher-forced on the neighbour's own continuation);
 - efficacy_prob / paraphrase_prob: share of prompts where P(target_new) > P(target_true),
-  for requests whose old object is known (CounterFact's "efficacy score").
+  for requests whose old object is known (CounterFact's "efficacy score");
+- efficacy_exact / paraphrase_exact: share of prompts after which every token of
+  ``target_new`` is the argmax, i.e. greedy decoding writes the whole new object. Token
+  accuracy credits the later tokens of a multi-token object ("Freiburg im Breisgau"), which
+  the model often guesses from the first even when the edit failed; this does not.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from kedit.editing.tokens import TextRow, subject_row, with_target
 from kedit.metrics.base import mean, register_metric
@@ -60,23 +66,29 @@ def _paraphrase_rows(requests) -> list[TextRow]:
     return _request_rows(requests, _paraphrases, _new)[0]
 
 
-def _efficacy(loaded, requests, ectx=None) -> float:
-    return mean(s.accuracy for s in score_rows(loaded, _edit_rows(requests)))
+def _efficacy(loaded, requests, ectx=None, score: str = "accuracy") -> float:
+    """Mean over requests of ``score`` (a :class:`Scored` property) after the edit prompt."""
+    return mean(getattr(s, score) for s in score_rows(loaded, _edit_rows(requests)))
 
 
-def _paraphrase(loaded, requests, ectx=None) -> float:
+def _paraphrase(loaded, requests, ectx=None, score: str = "accuracy") -> float:
+    """Mean over requests of the mean ``score`` of their paraphrase prompts."""
     per = _per_request(loaded, requests, _paraphrases, _new)
-    return mean(mean(s.accuracy for s in ss) for ss in per if ss)
+    return mean(mean(getattr(s, score) for s in ss) for ss in per if ss)
 
 
-@register_metric("efficacy", True, "token accuracy of the new object after the edit prompt", before=_efficacy, rows=_edit_rows)
-def efficacy(loaded, requests, ectx, before):
-    return {"efficacy": _efficacy(loaded, requests), "efficacy_before": before}
+def _register_rewrite(name: str, description: str, of, rows, score: str) -> None:
+    """A rewrite metric ``name`` (with ``name_before``, the unedited model's) from ``of(loaded, requests, score=...)``."""
+    measure = partial(of, score=score)
+    register_metric(name, True, description, before=measure, rows=rows)(
+        lambda loaded, requests, ectx, before: {name: measure(loaded, requests), f"{name}_before": before}
+    )
 
 
-@register_metric("paraphrase", True, "token accuracy of the new object after the paraphrase prompts", before=_paraphrase, rows=_paraphrase_rows)
-def paraphrase(loaded, requests, ectx, before):
-    return {"paraphrase": _paraphrase(loaded, requests), "paraphrase_before": before}
+_register_rewrite("efficacy", "token accuracy of the new object after the edit prompt", _efficacy, _edit_rows, "accuracy")
+_register_rewrite("paraphrase", "token accuracy of the new object after the paraphrase prompts", _paraphrase, _paraphrase_rows, "accuracy")
+_register_rewrite("efficacy_exact", "share of edit prompts after which greedy decoding gives the whole new object", _efficacy, _edit_rows, "exact")
+_register_rewrite("paraphrase_exact", "share of paraphrase prompts after which greedy decoding gives the whole new object", _paraphrase, _paraphrase_rows, "exact")
 
 
 def _prob_rows(prompts_of):

@@ -29,7 +29,13 @@ class Scored:
 
     @property
     def accuracy(self) -> float:
+        """Share of the target's tokens that are the argmax (EasyEdit's rewrite accuracy)."""
         return float((self.predicted == self.target).float().mean())
+
+    @property
+    def exact(self) -> float:
+        """1.0 when every target token is the argmax (greedy decoding gives the whole target), else 0.0."""
+        return float(bool((self.predicted == self.target).all()))
 
 
 # Rows scored ahead by :func:`scored_together`: (the model they were scored on, row -> score).
