@@ -216,7 +216,7 @@ def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
         for i, r in enumerate(rows)
     ]
     (project.parent / "counterfact.json").write_text(json.dumps(records))
-    _edit_spec(project, dataset={"file": "counterfact.json", "limit": 3}, batch_sizes=[3], metrics=["efficacy", "specificity", "efficacy_prob"])
+    _edit_spec(project, dataset={"file": "counterfact.json", "limit": 3}, batch_sizes=[3], metrics=["efficacy", "specificity", "efficacy_prob", "efficacy_exact"])
     res = _run(["run", str(project)])
     assert res.exit_code == 0, res.output
     (where,) = (project.parent / "reports").iterdir()
@@ -225,6 +225,9 @@ def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
     assert report["datasets"]["dataset"]["provenance"]["format"] == "counterfact"
     cell = report["cells"][0]
     assert 0.0 <= cell["metrics"]["efficacy_prob"] <= 1.0  # target_true came through
+    md = (where / "report.md").read_text()
+    assert "| Method | dataset Eff. | dataset Exact | dataset Spec. |" in md
+    assert f"| (unedited model) | {cell['metrics']['efficacy_before']:.3f} | {cell['metrics']['efficacy_exact_before']:.3f} | – |" in md
     records[1]["requested_rewrite"].pop("subject")
     (project.parent / "counterfact.json").write_text(json.dumps(records))
     _run_fails(["run", str(project)], "dataset 'dataset': row 1 (counterfact format): missing field 'requested_rewrite.subject'")
