@@ -17,6 +17,7 @@ BROKEN = Path(__file__).parent / "broken"
 # file -> (line, JSON pointer, a phrase of the message)
 EXPECTED = {
     "empty_batch_sizes.yaml": (4, "/batch_sizes", "should be non-empty"),
+    "format_without_file.yaml": (2, "/dataset", "'file' is a dependency of 'format'"),
     "hparam_wrong_type.yaml": (6, "/methods/0/hparams/v_lr", "'fast' is not of type 'number'"),
     "json_wrong_type.json": (2, "/methods/0/hparams/clamp_norm_factor", "'big' is not of type 'number'"),
     "layers_not_ascending.yaml": (5, "/methods/0/hparams", "ascending"),
@@ -26,6 +27,7 @@ EXPECTED = {
     "relation_not_a_pid.yaml": (5, "/dataset/wikidata/relations/ids/1", "is not a Wikidata property id"),
     "seed_not_integer.yaml": (4, "/seeds/1", "1.5 is not of type 'integer'"),
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of"),
+    "unknown_row_format.yaml": (4, "/dataset/format", "'mquake' is not one of ['auto', 'counterfact', 'easyedit', 'kedit', 'zsre']"),
     "unknown_top_level_key.yaml": (4, "/batch_size", "unknown key 'batch_size'"),
 }
 
