@@ -103,3 +103,10 @@ def test_locality_lists_of_different_lengths_are_refused():
 def test_an_unknown_format_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown row format 'mquake'; known: counterfact, easyedit, kedit, zsre"):
         convert_rows([EASYEDIT], "mquake")
+
+
+def test_a_row_that_is_not_a_mapping_is_named():
+    with pytest.raises(RowFormatError, match="row 0: expected a mapping, got str"):
+        convert_rows(["The mother tongue of Danielle Darrieux is English"])
+    with pytest.raises(RowFormatError, match=r"row 1 \(zsre format\): expected a mapping, got list"):
+        convert_rows([ZSRE, ["not", "a", "row"]])
