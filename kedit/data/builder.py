@@ -12,8 +12,6 @@ types and meaning, in ``rows.yaml``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from dataclasses import dataclass
 
@@ -23,6 +21,7 @@ from kedit.data.config import WikidataConfig, as_dict, parse_config
 from kedit.data.facts import Fact, Relation
 from kedit.data.relations import select_relations
 from kedit.data.sparql import SparqlClient
+from kedit.util import canonical_json, sha256
 
 
 @dataclass
@@ -33,15 +32,6 @@ class BuiltDataset:
     spec: dict  # the resolved dataset.wikidata section (defaults filled in)
     provenance: dict
     fingerprint: str
-
-
-def canonical_json(value) -> str:
-    """JSON with sorted keys and no spaces: the form fingerprints are taken of."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _rng(seed: int, step: str) -> random.Random:

@@ -1,9 +1,8 @@
 """On-disk cache of SPARQL results, one JSON file per (endpoint, query).
 
 A file is ``{"key", "endpoint", "query", "rows"}``; ``key`` is the sha256 of the endpoint,
-a newline and the query text, and is also the file name. Files are written to a temporary
-file in the same directory and moved into place with ``os.replace``, so a reader never sees
-half a file. A file that is not valid JSON, holds another key or malformed rows is reported
+a newline and the query text, and is also the file name. Files are written atomically
+(:func:`kedit.util.write_atomic`), so a reader never sees half a file. A file that is not valid JSON, holds another key or malformed rows is reported
 with ``logging.warning``, deleted, and treated as a miss (the caller re-fetches).
 """
 
@@ -12,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
+
+from kedit.util import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +64,6 @@ class QueryCache:
 
     def put(self, key: str, endpoint: str, query: str, rows: Rows) -> Path:
         """Write ``rows`` for ``key`` atomically; return the file."""
-        self.directory.mkdir(parents=True, exist_ok=True)
         entry = {"key": key, "endpoint": endpoint, "query": query, "rows": rows}
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(entry, f, ensure_ascii=False)
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path(key), json.dumps(entry, ensure_ascii=False))
         return self.path(key)

@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from kedit.data import schema
-from kedit.data.builder import BuiltDataset, canonical_json, sha256
+from kedit.data.builder import BuiltDataset
+from kedit.util import canonical_json, sha256
 from kedit.data.card import render_card
 from kedit.data.errors import DatasetPathError
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from kedit.corpus import Corpus
 from kedit.models.architecture import layer_module
 from kedit.models.hooks import record, run_stopping
 from kedit.paths import cache_dir
+from kedit.util import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -129,15 +128,8 @@ def _load_partial(path: Path | None, layers: Sequence[int]) -> Partial | None:
 
 
 def _save_torch(path: Path, blob: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="tmp-", suffix=".pt")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(blob, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @torch.no_grad()

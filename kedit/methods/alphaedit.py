@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kedit.editing.solve import alphaedit_update, null_space_projector
-from kedit.methods.base import EditContext, help_field, register
+from kedit.util import help_field
+from kedit.methods.base import EditContext, register
 from kedit.methods.locate import LocateEditConfig, locate_and_edit
 
 

@@ -209,9 +209,3 @@ def weights_restored(loaded: LoadedModel, paths) -> Iterator[None]:
     finally:
         restore(loaded, originals)
 
-
-def help_field(default, help: str, **kw):
-    """A dataclass field carrying its help text (the spec schema is generated from it)."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from kedit.editing.tokens import encode_rows, subject_row
-from kedit.methods.base import Edit, EditContext, help_field, register, weights_restored
+from kedit.util import help_field
+from kedit.methods.base import Edit, EditContext, register, weights_restored
 from kedit.models.architecture import get_module, head_logits
 from kedit.models.hooks import record, replay_below, run_stopping
 from kedit.models.offload import OffloadError

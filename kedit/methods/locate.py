@@ -30,7 +30,8 @@ from kedit.editing.keys import subject_states
 from kedit.editing.requests import EditRequest, group_indices
 from kedit.editing.shared_values import ValueJob
 from kedit.editing.values import ValueSettings
-from kedit.methods.base import Edit, EditContext, add_update, help_field, weights_restored
+from kedit.util import help_field
+from kedit.methods.base import Edit, EditContext, add_update, weights_restored
 from kedit.models.architecture import layer_module, norm_gain
 
 GROUP_BY = ("none", "subject")

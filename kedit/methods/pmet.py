@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 
 from kedit.editing.solve import memit_update
-from kedit.methods.base import EditContext, help_field, register
+from kedit.util import help_field
+from kedit.methods.base import EditContext, register
 from kedit.methods.locate import LocateEditConfig, locate_and_edit
 
 

@@ -8,19 +8,14 @@ the report records.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Literal
 
 import yaml
 
 from kedit.spec.schema import dataclass_schema
-
-
-def _f(default, help: str, **kw):
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})
+from kedit.util import help_field
 
 
 class _Section:
@@ -33,18 +28,18 @@ class _Section:
 class ModelSection(_Section):
     """The model to edit."""
 
-    name: str = _f(
+    name: str = help_field(
         "smollm2-135m",
         "Embedded name (smollm2-135m, gemma3-270m; these bring per-method hyper-parameter presets, kedit/models/presets/), "
         "a .gguf file, a local directory or a Hugging Face id.",
     )
-    dtype: Literal["float32", "bfloat16", "float16"] = _f("float32", "Weights' dtype; statistics and solves always run in float32/float64. float16 overflows in some models (Gemma 3); bfloat16 does not.")
-    device: str = _f("cpu", "torch device, e.g. cpu, cuda, cuda:1.")
-    device_map: str | None = _f(None, "Spread a model too large for one device over several (accelerate), e.g. 'auto'; overrides device. Modules offloaded to the CPU are edited in the copy they are loaded from; disk-offloaded ones cannot be edited.")
-    max_memory: dict[str, str] | None = _f(
+    dtype: Literal["float32", "bfloat16", "float16"] = help_field("float32", "Weights' dtype; statistics and solves always run in float32/float64. float16 overflows in some models (Gemma 3); bfloat16 does not.")
+    device: str = help_field("cpu", "torch device, e.g. cpu, cuda, cuda:1.")
+    device_map: str | None = help_field(None, "Spread a model too large for one device over several (accelerate), e.g. 'auto'; overrides device. Modules offloaded to the CPU are edited in the copy they are loaded from; disk-offloaded ones cannot be edited.")
+    max_memory: dict[str, str] | None = help_field(
         None, "With device_map: the most each device may hold, e.g. {'0': '20GiB', 'cpu': '60GiB'}; leave GPU room for value optimisation's activations."
     )
-    offload_folder: str | None = _f(None, "With device_map: where modules that fit nowhere else are offloaded to disk (those cannot be edited).")
+    offload_folder: str | None = help_field(None, "With device_map: where modules that fit nowhere else are offloaded to disk (those cannot be edited).")
 
     @classmethod
     def schema(cls, embedded=(), **_) -> dict:
@@ -65,21 +60,21 @@ class ModelSection(_Section):
 class StatisticsSection(_Section):
     """Where the second moments of keys come from (shared by every method of the run)."""
 
-    corpus: str | list[str] = _f(
+    corpus: str | list[str] = help_field(
         "wikipedia-sample", "'wikipedia-sample' (offline English Wikipedia sample), 'hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]', or text file paths."
     )
-    n_samples: int = _f(2000, "Windows of max_length tokens to average over.", minimum=1)
-    max_length: int = _f(128, "Tokens per window.", minimum=8)
-    batch_size: int = _f(8, "Windows per forward pass.", minimum=1)
+    n_samples: int = help_field(2000, "Windows of max_length tokens to average over.", minimum=1)
+    max_length: int = help_field(128, "Tokens per window.", minimum=8)
+    batch_size: int = help_field(8, "Windows per forward pass.", minimum=1)
 
 
 @dataclass
 class RuntimeSection(_Section):
     """How to compute, not what: nothing here changes results beyond float rounding."""
 
-    tokens_per_pass: int = _f(2048, "Tokens per forward/backward pass of value optimisation (memory vs speed): padded rows in its first pass, packed tails in its steps.", minimum=16)
-    progress: bool = _f(True, "Show progress bars.")
-    value_optimiser: Literal["batched", "one_by_one", "reference_loop"] = _f(
+    tokens_per_pass: int = help_field(2048, "Tokens per forward/backward pass of value optimisation (memory vs speed): padded rows in its first pass, packed tails in its steps.", minimum=16)
+    progress: bool = help_field(True, "Show progress bars.")
+    value_optimiser: Literal["batched", "one_by_one", "reference_loop"] = help_field(
         "batched",
         "batched: all edits' values in one forward/backward per step; one_by_one: one edit at a time (same results, slower); "
         "reference_loop: one edit at a time recomputing whole prompts through every block, as the reference implementations do.",
@@ -90,18 +85,18 @@ class RuntimeSection(_Section):
 class PublishedFigures(_Section):
     """Published figures that report.md prints beside the measured table (a paper's Table 1, say); never used in computation."""
 
-    source: str = _f("", "Where the figures come from: citation and table.")
-    setting: str = _f("", "What they were measured on (model, batch size, data), as the source states it.")
-    figures: dict[str, dict[str, dict[str, float]]] = _f({}, "Method label -> dataset name -> metric (efficacy, paraphrase, specificity, akd) -> value.")
+    source: str = help_field("", "Where the figures come from: citation and table.")
+    setting: str = help_field("", "What they were measured on (model, batch size, data), as the source states it.")
+    figures: dict[str, dict[str, dict[str, float]]] = help_field({}, "Method label -> dataset name -> metric (efficacy, paraphrase, specificity, akd) -> value.")
 
 
 @dataclass
 class ReportSection(_Section):
     """Where and what to write."""
 
-    out: str = _f("reports", "Directory under which the report directory is created (relative to the working directory).")
-    formats: list[Literal["json", "md", "png"]] = _f(["json", "md", "png"], "Files to write: report.json, report.md, plots.")
-    reference: list[PublishedFigures] = _f([], "Published figures to print beside the measured ones, each with its source.")
+    out: str = help_field("reports", "Directory under which the report directory is created (relative to the working directory).")
+    formats: list[Literal["json", "md", "png"]] = help_field(["json", "md", "png"], "Files to write: report.json, report.md, plots.")
+    reference: list[PublishedFigures] = help_field([], "Published figures to print beside the measured ones, each with its source.")
 
     def __post_init__(self):
         self.reference = [r if isinstance(r, PublishedFigures) else PublishedFigures(**r) for r in self.reference]
