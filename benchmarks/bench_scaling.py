@@ -27,7 +27,7 @@ def child(args) -> dict:
     from kedit.corpus import get_corpus
     from kedit.data.store import load_rows
     from kedit.editing.requests import make_requests
-    from kedit.methods import EditContext, StatsSettings, get_method, make_config
+    from kedit.methods import EditContext, StatsSettings, get_method
     from kedit.models import load_model
 
     rows = load_rows(ROOT / "datasets" / "distinct_subject")
@@ -35,7 +35,7 @@ def child(args) -> dict:
     edits = [dict(r, subject=names[i], paraphrase_prompts=[], neighborhood_prompts=[]) for i, r in zip(range(args.size), (rows * (args.size // len(rows) + 1)))]
     loaded = load_model(args.model, dtype=args.dtype, device=args.device)
     ctx = EditContext(loaded, StatsSettings(corpus=get_corpus(), n_samples=2000, max_length=128), progress=False)
-    cfg = make_config(get_method("MEMIT"), dict(layers=LAYERS[args.model], context_tokens=0, v_num_grad_steps=args.steps, early_stop_loss=0.0, v_lr=1.0, mom2_update_weight=3500))
+    cfg = get_method("MEMIT").parse(dict(layers=LAYERS[args.model], context_tokens=0, v_num_grad_steps=args.steps, early_stop_loss=0.0, v_lr=1.0, mom2_update_weight=3500))
     ctx.second_moments(cfg.layers)
     before = peak_rss_mib()
     t = time.perf_counter()

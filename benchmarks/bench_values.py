@@ -33,18 +33,19 @@ def child(args) -> dict:
     from kedit.corpus import get_corpus
     from kedit.data.store import load_rows
     from kedit.editing.requests import make_requests
-    from kedit.evaluate import edit_and_evaluate
-    from kedit.methods import EditContext, StatsSettings
+    from kedit.experiment.evaluate import edit_and_evaluate
+    from kedit.methods import EditContext, MethodRun, StatsSettings, value_store
+    from kedit.metrics import get_metric
     from kedit.models import load_model
     from kedit.spec.model import ModelSection
 
     loaded = load_model(args.model, dtype=args.dtype, device=args.device)
     reqs = make_requests(load_rows(ROOT / args.data)[: args.n])
-    ctx = EditContext(loaded, StatsSettings(corpus=get_corpus(), n_samples=2000, max_length=128), progress=False, value_optimiser=args.mode)
+    ctx = EditContext(loaded, StatsSettings(corpus=get_corpus(), n_samples=2000, max_length=128), values=value_store(loaded, optimiser=args.mode, progress=False), progress=False)
     hparams = ModelSection(name=args.model).preset_hparams().get("MEMIT", {}) | json.loads(args.hparams)
     ctx.second_moments(hparams["layers"])  # cached: not part of the timing
     t = time.perf_counter()
-    res = edit_and_evaluate(ctx, "MEMIT", hparams, reqs, ["efficacy", "specificity"])
+    res = edit_and_evaluate(ctx, MethodRun.of("MEMIT", hparams), reqs, [get_metric("efficacy"), get_metric("specificity")])
     return {
         "mode": args.mode,
         "edits": len(reqs),

@@ -49,14 +49,14 @@ def measure(steps: int) -> tuple[dict, str]:
 
     from kedit.editing.requests import group_indices, make_requests
     from kedit.editing.values import VALUE_OPTIMISERS
-    from kedit.methods import get_method, make_config
+    from kedit.methods import get_method
 
     loaded = random_smollm2_shape()
     on_gpu = loaded.device.type == "cuda"
     subjects = ["John Smith", "Alice Brown", "Danielle Darrieux", "Thomas Ong", "Michel Rocard", "Bob Jones"]
     reqs = make_requests([dict(subject=f"{subjects[i % 6]} {i}", prompt="{}'s birthplace is", target_new="Tokyo") for i in range(88)])
     hp = dict(layers=[4, 5, 6, 7, 8], v_num_grad_steps=steps, early_stop_loss=0.0, context_tokens=0)
-    settings = make_config(get_method("MEMIT"), hp).value_settings()
+    settings = get_method("MEMIT").parse(hp).value_settings()
 
     def timed(n: int, mode: str) -> float:
         r = reqs[:n]

@@ -35,8 +35,9 @@ def main() -> None:
     from kedit.corpus import get_corpus
     from kedit.data.store import load_rows
     from kedit.editing.requests import make_requests
-    from kedit.evaluate import edit_and_evaluate
-    from kedit.methods import EditContext, StatsSettings
+    from kedit.experiment.evaluate import edit_and_evaluate
+    from kedit.methods import EditContext, MethodRun, StatsSettings
+    from kedit.metrics import get_metric
     from kedit.models import load_model
 
     loaded = load_model(sweep.get("model", "smollm2-135m"))
@@ -48,7 +49,7 @@ def main() -> None:
             continue
         reqs = make_requests(load_rows(ROOT / run["data"])[: run["n"]])
         t = time.perf_counter()
-        res = edit_and_evaluate(ctx, run["method"], run.get("hparams", {}), reqs, ["efficacy", "paraphrase", "specificity", "akd"])
+        res = edit_and_evaluate(ctx, MethodRun.of(run["method"], run.get("hparams", {})), reqs, [get_metric(m) for m in ("efficacy", "paraphrase", "specificity", "akd")])
         row = {
             "run": run,
             "metrics": {k: res.metrics[k] for k in COLUMNS},

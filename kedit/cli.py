@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 ``validate`` found invalid specs (or ``diff`` found a regression
 with ``--fail-on-regression``); 2 bad input: an unreadable or invalid spec, a missing
-file, a model or dataset that cannot be had, an unwritable output directory.
+file, a model or dataset that cannot be had, an unwritable output directory; 3 an internal
+error (a bug: the traceback goes to a log file, the console gets one line naming it);
+130 interrupted (Ctrl-C; a run keeps the cells it finished).
 """
 
 from __future__ import annotations
@@ -24,7 +26,43 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Boundary(click.Group):
+    """The one place where failures become exit codes: click's own (usage, InputError) pass
+    through; Ctrl-C exits 130; anything else is an internal error, exit 3, with the traceback
+    written to a log file that the one-line message names."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as e:  # noqa: BLE001  (the boundary: every other failure is a bug to report)
+            log = _write_traceback()
+            click.echo(f"internal error: {type(e).__name__}: {e} (traceback in {log}; please report it)", err=True)
+            sys.exit(3)
+
+
+def _write_traceback() -> Path:
+    import tempfile
+    import traceback
+
+    from kedit.paths import cache_dir
+
+    try:
+        folder = cache_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    fd, name = tempfile.mkstemp(dir=folder, prefix="kedit-error-", suffix=".log")
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write(f"kedit {__version__}: {' '.join(sys.argv)}\n\n{traceback.format_exc()}")
+    return Path(name)
+
+
+@click.group(cls=Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kedit")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
@@ -70,7 +108,8 @@ def _load(spec_path: Path):
 @click.option("--resume/--no-resume", default=True, help="Reuse cells an interrupted run of the same spec finished (default: yes).")
 def run(spec: Path, out: Path | None, resume: bool) -> None:
     """Build the data, edit the model with every method, and write a versioned report."""
-    from kedit.run import RunError, run_spec
+    from kedit.experiment.errors import RunError
+    from kedit.experiment.runner import run_spec
 
     resolved = _load(spec)
     try:
@@ -106,7 +145,7 @@ def diff(a: Path, b: Path, tolerance: float, fail_on_regression: bool) -> None:
 
     try:
         rows, regressions = diff_reports(read_report(a), read_report(b), tolerance)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(str(e)) from None
     for line in rows:
         click.echo(line)
@@ -140,7 +179,7 @@ def _stats_target(target: str, layers: str | None):
 
     if Path(target).suffix in (".yaml", ".yml", ".json") and Path(target).is_file():
         spec = _load(Path(target))
-        wanted = sorted({layer for m in spec.methods for layer in m.hparams.get("layers", [])})
+        wanted = sorted({layer for m in spec.methods for layer in m.config.layers})
         return spec.model, spec.statistics, [int(x) for x in layers.split(",")] if layers else wanted
     if not layers:
         raise InputError("give --layers when TARGET is a model name")

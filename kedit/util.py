@@ -1,5 +1,5 @@
 """Plumbing every layer shares: atomic file writes, canonical JSON and its hash, and config
-fields that carry their help text.
+fields that carry their help text, with the JSON Schema generated from them.
 
 Nothing here knows about models, specs or data; every module that writes a file, takes a
 fingerprint or declares a config field uses these, so each job has one implementation.
@@ -7,10 +7,13 @@ fingerprint or declares a config field uses these, so each job has one implement
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import tempfile
+import types
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, field
@@ -71,3 +74,55 @@ def help_field(default=MISSING, help: str = "", **metadata):
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+# metadata keys of a dataclass field that are JSON Schema keywords
+_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "enum", "pattern")
+
+
+def type_schema(tp) -> dict:
+    """JSON Schema of a Python annotation (the forms the configs use)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [type_schema(a) for a in args]}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin in (list, tuple):
+        return {"type": "array", "items": type_schema(args[0])}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
+    if dataclasses.is_dataclass(tp):
+        return dataclass_schema(tp)
+    simple = {int: "integer", float: "number", str: "string", bool: "boolean", type(None): "null"}
+    if tp in simple:
+        return {"type": simple[tp]}
+    raise TypeError(f"no JSON Schema for annotation {tp!r}")
+
+
+def _default(f: dataclasses.Field):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return dataclasses.MISSING
+
+
+def dataclass_schema(cls, description: str | None = None) -> dict:
+    """An object schema: one property per field with its help as description and its default."""
+    hints = typing.get_type_hints(cls)
+    props = {}
+    for f in dataclasses.fields(cls):
+        prop = type_schema(hints[f.name])
+        if f.metadata.get("help"):
+            prop = {"description": f.metadata["help"], **prop}
+        for key in _KEYWORDS:
+            if key in f.metadata:
+                prop[key] = f.metadata[key]
+        default = _default(f)
+        if default is not dataclasses.MISSING:
+            prop["default"] = default
+        props[f.name] = prop
+    out = {"type": "object", "additionalProperties": False, "properties": props}
+    doc = description or (cls.__doc__ or "").strip().split("\n\n")[0]
+    return {"description": " ".join(doc.split()), **out} if doc and not doc.startswith(cls.__name__ + "(") else out

@@ -11,14 +11,12 @@ import pytest
 import torch
 
 from kedit.editing.requests import make_requests
-from kedit.evaluate import edit_and_evaluate
-from kedit.methods import apply_edit, get_method, make_config, restore
+from kedit.methods import apply_edit, get_method, restore
 from kedit.models import prepare
 from kedit.models.architecture import get_module
-
 from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
 from tests.test_offload import offloaded
-from tests.tiny import TINY, make_tiny
+from tests.tiny import TINY, evaluate, make_tiny
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -64,9 +62,8 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 def updates_of(loaded, corpus, method, reqs, prefixes: dict):
     """The edit's updates; context prefixes are taken from (or, the first time, put into) ``prefixes``,
     so that models of another device or dtype edit the same prompts."""
-    ctx = ctx_for(loaded, corpus)
-    ctx._templates = prefixes
-    return get_method(method).compute(ctx, reqs, make_config(get_method(method), METHOD_HP[method])).updates
+    ctx = ctx_for(loaded, corpus, templates=prefixes)
+    return get_method(method).compute(ctx, reqs, get_method(method).parse(METHOD_HP[method])).updates
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -97,9 +94,9 @@ def test_a_model_split_across_gpu_and_cpu_edits_and_scores_like_one_on_the_cpu(t
         split = split_tiny(arch, tokenizer)
         devices = {p.device.type for p in split.model.parameters()}
         assert devices == {"cuda", "cpu"}, arch
-        cpu_ctx, split_ctx = ctx_for(ref, corpus), ctx_for(split, corpus)
-        split_ctx._templates = cpu_ctx._templates  # the same context prefixes (sampled words can flip across devices)
-        cfg = make_config(get_method(method), METHOD_HP[method])
+        cpu_ctx = ctx_for(ref, corpus)
+        split_ctx = ctx_for(split, corpus, templates=cpu_ctx.prefix_templates)  # the same context prefixes (sampled words can flip across devices)
+        cfg = get_method(method).parse(METHOD_HP[method])
         expected = get_method(method).compute(cpu_ctx, reqs, cfg)
         edit = get_method(method).compute(split_ctx, reqs, cfg)
         for path, full in expected.updates.items():
@@ -114,8 +111,8 @@ def test_a_model_split_across_gpu_and_cpu_edits_and_scores_like_one_on_the_cpu(t
         for path, (device, w0) in before.items():
             assert weights[path].device == device and torch.equal(weights[path], w0), (arch, path)
 
-        want = edit_and_evaluate(cpu_ctx, method, METHOD_HP[method], reqs, metrics).metrics
-        got = edit_and_evaluate(split_ctx, method, METHOD_HP[method], reqs, metrics).metrics
+        want = evaluate(cpu_ctx, method, METHOD_HP[method], reqs, metrics).metrics
+        got = evaluate(split_ctx, method, METHOD_HP[method], reqs, metrics).metrics
         for name in metrics:
             assert got[name] == pytest.approx(want[name], abs=0.05), (arch, name)
 
@@ -126,13 +123,13 @@ def test_a_model_offloaded_to_the_cpu_and_run_on_the_gpu_is_edited_like_one_on_t
     for arch in sorted(TINY):
         ref, off = make_tiny(arch, tokenizer), offloaded(arch, tokenizer, runs_on="cuda")  # a model larger than the GPU
         assert off.fingerprint == ref.fingerprint, arch
-        cfg = make_config(get_method(method), METHOD_HP[method])
-        ref_ctx, off_ctx = ctx_for(ref, corpus), ctx_for(off, corpus)
-        off_ctx._templates = ref_ctx._templates  # the same context prefixes (sampled words can flip across devices)
+        cfg = get_method(method).parse(METHOD_HP[method])
+        ref_ctx = ctx_for(ref, corpus)
+        off_ctx = ctx_for(off, corpus, templates=ref_ctx.prefix_templates)  # the same context prefixes (sampled words can flip across devices)
         want = get_method(method).compute(ref_ctx, reqs, cfg)
         edit = get_method(method).compute(off_ctx, reqs, cfg)
         for path, upd in want.updates.items():
             assert relative_error(upd, edit.updates[path]) < 1e-3, (arch, path)
-        want_scores = edit_and_evaluate(ref_ctx, method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics
-        got_scores = edit_and_evaluate(off_ctx, method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics
+        want_scores = evaluate(ref_ctx, method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics
+        got_scores = evaluate(off_ctx, method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics
         assert got_scores == pytest.approx(want_scores, abs=0.05), arch

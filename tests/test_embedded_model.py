@@ -10,9 +10,9 @@ import pytest
 
 from kedit.corpus import get_corpus
 from kedit.editing.requests import make_requests
-from kedit.evaluate import edit_and_evaluate
 from kedit.methods import EditContext, StatsSettings
 from kedit.models import load_model
+from tests.tiny import evaluate
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def test_memit_merge_writes_same_subject_facts_into_the_embedded_model(smollm2, 
     reqs = make_requests(rows)
     ctx = EditContext(smollm2, StatsSettings(corpus=get_corpus(), n_samples=64, max_length=128), progress=False)
     hp = dict(layers=[4, 5, 6, 7, 8], mom2_update_weight=1500, v_lr=1.0, v_num_grad_steps=30, context_tokens=0)
-    res = edit_and_evaluate(ctx, "MEMIT-Merge", hp, reqs, ["efficacy", "specificity", "akd"])
+    res = evaluate(ctx, "MEMIT-Merge", hp, reqs, ["efficacy", "specificity", "akd"])
     assert res.metrics["akd"] < 1e-3 and res.metrics["akd_collisions"] == 1  # one subject, one key
     assert res.metrics["efficacy"] >= 0.5
     assert res.info["groups"] == 1

@@ -9,11 +9,10 @@ from kedit.corpus import text_files
 from kedit.editing.keys import compute_keys, subject_states
 from kedit.editing.requests import group_indices, make_requests
 from kedit.editing.values import optimize_values
-from kedit.methods import EditContext, StatsSettings, apply_edit, get_method, make_config, restore
+from kedit.methods import EditContext, StatsSettings, apply_edit, get_method, restore
 from kedit.models.architecture import get_module, layer_module
 from kedit.models.hooks import record, replay_below, run_stopping
 from kedit.models.load import weights_fingerprint
-
 from tests.tiny import SENTENCES
 
 
@@ -25,8 +24,8 @@ def corpus(tmp_path, monkeypatch):
     return text_files([str(path)])
 
 
-def ctx_for(loaded, corpus):
-    return EditContext(loaded, StatsSettings(corpus=corpus, n_samples=64, max_length=16), progress=False)
+def ctx_for(loaded, corpus, templates=None):
+    return EditContext(loaded, StatsSettings(corpus=corpus, n_samples=64, max_length=16), templates=templates, progress=False)
 
 
 TINY_HP = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3, mom2_update_weight=10.0)
@@ -79,7 +78,7 @@ def test_batched_value_optimisation_matches_one_edit_at_a_time(tiny, raw_request
     from kedit.editing.values import optimize_values_one_by_one
 
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method("MEMIT"), TINY_HP | {"v_num_grad_steps": 8})
+    cfg = get_method("MEMIT").parse(TINY_HP | {"v_num_grad_steps": 8})
     templates = ctx_for(tiny, None).templates(cfg.context_tokens)
     groups = group_indices(reqs, group_by)
     together = optimize_values(tiny, reqs, groups, 2, templates, cfg.value_settings())
@@ -95,7 +94,7 @@ def test_the_reference_loop_recomputes_the_frozen_blocks_at_every_step_and_agree
     from kedit.editing.values import VALUE_OPTIMISERS
 
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method("MEMIT"), TINY_HP | {"v_num_grad_steps": 5, "early_stop_loss": 0.0})
+    cfg = get_method("MEMIT").parse(TINY_HP | {"v_num_grad_steps": 5, "early_stop_loss": 0.0})
     templates = ctx_for(tiny, None).templates(cfg.context_tokens)
     groups = group_indices(reqs, None)
     first_mlp = layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 0)
@@ -121,7 +120,7 @@ def test_merged_groups_share_one_value_and_sum_their_losses(tiny, raw_requests):
     reqs = make_requests(raw_requests)
     groups = group_indices(reqs, "subject")
     assert groups == [[0], [1, 2], [3]]
-    cfg = make_config(get_method("MEMIT-Merge"), TINY_HP)
+    cfg = get_method("MEMIT-Merge").parse(TINY_HP)
     res = optimize_values(tiny, reqs, groups, 2, ["{}"], cfg.value_settings())
     assert res.values[0].shape[0] == 3
 
@@ -134,7 +133,7 @@ def test_compute_leaves_the_model_unchanged_and_restore_is_bit_exact(tiny, raw_r
     ctx = ctx_for(tiny, corpus)
     hp = METHOD_HP[method]
     before = weights_fingerprint(tiny.model)
-    edit = get_method(method).compute(ctx, reqs, make_config(get_method(method), hp))
+    edit = get_method(method).compute(ctx, reqs, get_method(method).parse(hp))
     assert weights_fingerprint(tiny.model) == before
     assert set(edit.updates) == {tiny.arch.mlp_out.format(layer) for layer in hp["layers"]}
     originals = apply_edit(tiny, edit)
@@ -172,7 +171,7 @@ def test_with_a_tiny_regulariser_the_edited_layer_maps_each_key_to_its_value(tin
     reqs = make_requests(raw_requests)
     ctx = ctx_for(tiny, corpus)
     hp = TINY_HP | {"layers": [2], "context_tokens": 0, "mom2_update_weight": 1e-9}
-    cfg = make_config(get_method(method), hp)
+    cfg = get_method(method).parse(hp)
     groups = group_indices(reqs, None if cfg.group_by == "none" else "subject")
     values = optimize_values(tiny, reqs, groups, 2, ["{}"], cfg.value_settings()).values[0]
     wanted = torch.stack([values[next(g for g, m in enumerate(groups) if i in m)] for i in range(len(reqs))])
@@ -201,14 +200,14 @@ def test_states_that_overflow_are_named_before_any_value_step(tokenizer, raw_req
         for name in ("gate_proj", "up_proj", "down_proj"):
             get_module(loaded.model, f"model.layers.0.mlp.{name}").weight.fill_(1e3)
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    cfg = get_method("MEMIT").parse(TINY_HP)
     with pytest.raises(NonFiniteError, match=r"not finite in torch.float16"):
         optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings())
 
 
 def test_an_update_that_is_not_finite_is_refused_and_no_weight_changes(tiny):
     from kedit.editing.values import NonFiniteError
-    from kedit.methods.base import Edit
+    from kedit.methods import Edit
 
     paths = [tiny.arch.mlp_out.format(layer) for layer in (1, 2)]
     before = {p: get_module(tiny.model, p).weight.detach().clone() for p in paths}
@@ -248,9 +247,8 @@ def test_a_half_precision_model_gets_the_updates_of_its_float32_twin(tokenizer, 
         updates, prefixes = {}, {}
         for dtype in (torch.float32, half):
             loaded = make_tiny(arch, tokenizer, dtype=dtype)
-            ctx = ctx_for(loaded, corpus)
-            ctx._templates = prefixes  # generated by the float32 twin, reused by the half-precision one
-            edit = get_method(method).compute(ctx, reqs, make_config(get_method(method), hparams))
+            ctx = ctx_for(loaded, corpus, templates=prefixes)  # generated by the float32 twin, reused by the half-precision one
+            edit = get_method(method).compute(ctx, reqs, get_method(method).parse(hparams))
             assert all(m.dtype == torch.float32 for m in ctx.second_moments(hparams["layers"]).values())
             originals = apply_edit(loaded, edit)
             assert {get_module(loaded.model, path, loaded.arch.model_type).weight.dtype for path in edit.updates} == {dtype}
@@ -277,7 +275,7 @@ def test_replaying_keeps_the_device_hooks_accelerate_puts_on_blocks(tiny, raw_re
     for block in blocks:
         add_hook_to_module(block, Counting())
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    cfg = get_method("MEMIT").parse(TINY_HP)
     optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings())
     Counting.calls = 0
     with torch.no_grad():
@@ -293,7 +291,13 @@ def test_recomputing_only_the_tails_matches_the_full_forward(tiny, together, att
     from transformers import DynamicCache
 
     from kedit.editing.tokens import encode_rows, subject_row
-    from kedit.models.prefix import cache_argument, cache_contents, gather_tails, pack_tails, split_rows
+    from kedit.models.prefix import (
+        cache_argument,
+        cache_contents,
+        gather_tails,
+        pack_tails,
+        split_rows,
+    )
 
     if attention == "sdpa" and not tiny.model._supports_sdpa:
         pytest.skip(f"{tiny.arch.model_type} has no SDPA attention")
@@ -340,7 +344,7 @@ def test_values_are_the_same_with_rows_packed_into_lines_or_one_row_per_line(tin
     from kedit.editing import values as values_mod
 
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    cfg = get_method("MEMIT").parse(TINY_HP)
     run = lambda: optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())  # noqa: E731
     packed = run()
     monkeypatch.setattr(values_mod, "takes_block_masks", lambda model: False)
@@ -356,7 +360,7 @@ def test_values_are_the_same_when_the_window_forbids_a_cached_prefix(tokenizer, 
 
     loaded = make_tiny("gemma3_text", tokenizer)
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method("MEMIT"), TINY_HP)
+    cfg = get_method("MEMIT").parse(TINY_HP)
     split = optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())
     monkeypatch.setattr(values_mod, "fits_window", lambda model, width: False)
     whole = optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())
@@ -366,7 +370,7 @@ def test_values_are_the_same_when_the_window_forbids_a_cached_prefix(tokenizer, 
 def test_ft_l_respects_its_l_infinity_bound(tiny, raw_requests):
     reqs = make_requests(raw_requests)
     hp = METHOD_HP["FT-L"] | {"lr": 1e-2, "norm_constraint": 3e-4}
-    edit = get_method("FT-L").compute(ctx_for(tiny, None), reqs, make_config(get_method("FT-L"), hp))
+    edit = get_method("FT-L").compute(ctx_for(tiny, None), reqs, get_method("FT-L").parse(hp))
     (update,) = edit.updates.values()
     assert float(update.abs().max()) <= 3e-4 + 1e-7
     assert float(update.abs().max()) > 1e-4, "the bound should be reached with this learning rate"
@@ -380,7 +384,7 @@ def test_ft_l_runs_the_blocks_below_its_layers_once_and_gets_the_update_of_full_
     import kedit.methods.ft
 
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method("FT-L"), METHOD_HP["FT-L"] | {"lr": 1e-2, "norm_constraint": 1.0, "early_stop_loss": 0.0})
+    cfg = get_method("FT-L").parse(METHOD_HP["FT-L"] | {"lr": 1e-2, "norm_constraint": 1.0, "early_stop_loss": 0.0})
     calls = []
     layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 0).register_forward_hook(lambda *_: calls.append(1))
     replayed = get_method("FT-L").compute(ctx_for(tiny, None), reqs, cfg)
@@ -404,7 +408,7 @@ def test_alphaedit_leaves_preserved_keys_outputs_unchanged(tiny, raw_requests, c
     moments = ctx.second_moments([2])
     threshold = float(torch.linalg.eigvalsh(moments[2].double()).max()) * 1e-6
     hp = METHOD_HP["AlphaEdit"] | {"layers": [2], "nullspace_threshold": threshold}
-    edit = get_method("AlphaEdit").compute(ctx, reqs, make_config(get_method("AlphaEdit"), hp))
+    edit = get_method("AlphaEdit").compute(ctx, reqs, get_method("AlphaEdit").parse(hp))
     (update,) = edit.updates.values()  # (d_out, d_in)
     ids = torch.tensor([w for w in windows(tiny.tokenizer, corpus, 16)][:2])
     with record({"k": (layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 2), "input")}) as seen:
@@ -417,7 +421,7 @@ def test_alphaedit_leaves_preserved_keys_outputs_unchanged(tiny, raw_requests, c
 
 
 def test_pmet_optimises_attention_and_mlp_deltas_but_values_the_mlp(tiny, raw_requests):
-    cfg = make_config(get_method("PMET"), METHOD_HP["PMET"])
+    cfg = get_method("PMET").parse(METHOD_HP["PMET"])
     reqs = make_requests(raw_requests)
     sites = [tiny.arch.attn_out, tiny.arch.mlp_out]
     res = optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings(), sites=sites)
@@ -435,7 +439,7 @@ def test_pmet_asks_each_layer_for_its_share_of_the_stream_move_its_mlp_value_nee
 
     reqs = make_requests([raw_requests[i] for i in (0, 1, 3)])  # distinct subjects: distinct keys
     ctx = ctx_for(tiny, corpus)
-    cfg = make_config(get_method("PMET"), METHOD_HP["PMET"] | {"context_tokens": 0, "mom2_update_weight": 1e-9})
+    cfg = get_method("PMET").parse(METHOD_HP["PMET"] | {"context_tokens": 0, "mom2_update_weight": 1e-9})
     sites = [tiny.arch.attn_out, tiny.arch.mlp_out]
     value = optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings(), sites=sites).values[-1]
     mlp1_before = _mlp_outputs(tiny, reqs, 1)
@@ -448,7 +452,9 @@ def test_pmet_asks_each_layer_for_its_share_of_the_stream_move_its_mlp_value_nee
 
 
 def test_sequential_editing_keeps_earlier_keys_and_restores_the_model(tiny, raw_requests, corpus):
-    from kedit.evaluate import edit_sequentially
+    from kedit.experiment.evaluate import edit_sequentially
+    from kedit.methods import MethodRun
+    from kedit.metrics import get_metric
 
     reqs = make_requests(raw_requests)
     ctx = ctx_for(tiny, corpus)
@@ -456,12 +462,12 @@ def test_sequential_editing_keeps_earlier_keys_and_restores_the_model(tiny, raw_
     seen = []
     original_remember = ctx.remember
 
-    def remember(edit):
-        original_remember(edit)
+    def remember(keys):
+        original_remember(keys)
         seen.append({layer: float(m.abs().sum()) for layer, m in ctx.earlier.items()})
 
     ctx.remember = remember
-    res = edit_sequentially(ctx, "MEMIT", TINY_HP, [reqs[:2], reqs[2:]], ["efficacy"])
+    res = edit_sequentially(ctx, MethodRun.of("MEMIT", TINY_HP), [reqs[:2], reqs[2:]], [get_metric("efficacy")])
     assert [s["step"] for s in res.steps] == [0, 1]
     assert seen[1][1] > seen[0][1] > 0, "the second batch's keys add to the first's"
     assert ctx.earlier == {}
@@ -502,9 +508,10 @@ def test_post_norm_inversion_survives_zero_gains(tokenizer):
 
 
 def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tiny, raw_requests, corpus, monkeypatch):
-    from kedit.evaluate import edit_and_evaluate
-    from kedit.metrics.base import METRICS, Metric
+    from kedit.experiment.evaluate import observe_for
+    from kedit.metrics import Metric, get_metric
     from kedit.metrics.rewrite import _efficacy
+    from tests.tiny import evaluate
 
     reqs = make_requests(raw_requests)
     ctx = ctx_for(tiny, corpus)
@@ -512,13 +519,12 @@ def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tin
     seen = {}
     probe = Metric(
         name="probe", higher_is_better=True, description="weights seen before and after the edit",
-        before=lambda loaded, requests, ectx: seen.setdefault("before", weights_fingerprint(loaded.model)),
-        after=lambda loaded, requests, ectx, state: seen.setdefault("after", weights_fingerprint(loaded.model)) and {},
+        before=lambda seen_, requests, ectx: seen.setdefault("before", weights_fingerprint(seen_.loaded.model)),
+        after=lambda seen_, requests, ectx, state: seen.setdefault("after", weights_fingerprint(seen_.loaded.model)) and {},
     )
-    monkeypatch.setitem(METRICS._items, "probe", probe)
-    res = edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, ["probe", "efficacy", "paraphrase"])
+    res = evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, [probe, "efficacy", "paraphrase"])
     assert seen["before"] == unedited != seen["after"]
-    assert res.metrics["efficacy_before"] == _efficacy(tiny, reqs)
+    assert res.metrics["efficacy_before"] == _efficacy(observe_for(tiny, [get_metric("efficacy")], reqs), reqs)
     assert "paraphrase_before" in res.metrics
     assert weights_fingerprint(tiny.model) == unedited
 
@@ -543,34 +549,33 @@ def test_passes_cover_every_row_once_and_pad_less_than_one_pass(tokenizer):
 def test_metrics_rows_scored_together_give_the_scores_of_separate_passes(tiny, raw_requests, monkeypatch):
     """Every metric's rows go through one scoring call per phase; each metric then finds its
     rows there, with the scores it would have got alone."""
-    from kedit.evaluate import scores_after, states_before
-    from kedit.metrics import METRICS, EvalContext
-    from kedit.metrics import scoring
+    from kedit.experiment.evaluate import BeforeStates, scores_after
+    from kedit.metrics import EvalContext, get_metric, scoring
 
     reqs = make_requests(raw_requests)
-    chosen = [METRICS[m] for m in ("efficacy", "paraphrase", "specificity", "efficacy_prob", "paraphrase_prob", "efficacy_exact", "paraphrase_exact")]
+    chosen = [get_metric(m) for m in ("efficacy", "paraphrase", "specificity", "efficacy_prob", "paraphrase_prob", "efficacy_exact", "paraphrase_exact")]
     ectx = EvalContext(edit_layers=(1, 2))
-    before = states_before(tiny, chosen, reqs, ectx)
+    before = BeforeStates().get(tiny, chosen, reqs, ectx)
     separate = {}
     for m in chosen:
         separate |= scores_after(tiny, [m], reqs, ectx, before)
     calls = []
-    score = scoring._score
-    monkeypatch.setattr(scoring, "_score", lambda loaded, rows: calls.append(len(rows)) or score(loaded, rows))
+    score = scoring.score
+    monkeypatch.setattr(scoring, "score", lambda loaded, rows: calls.append(len(rows)) or score(loaded, rows))
     together = scores_after(tiny, chosen, reqs, ectx, before)
     assert calls == [len({r for m in chosen for r in m.rows(reqs)})]
     assert together == pytest.approx(separate, abs=1e-6)
 
 
 def test_exact_match_credits_a_prompt_only_when_every_target_token_is_the_argmax(tiny, raw_requests, corpus):
-    from kedit.evaluate import edit_and_evaluate
     from kedit.metrics.scoring import Scored
+    from tests.tiny import evaluate
 
     assert Scored(torch.tensor([5, 6, 7]), torch.tensor([5, 6, 7]), 0.0).exact == 1.0
     partly = Scored(torch.tensor([5, 9, 7]), torch.tensor([5, 6, 7]), 0.0)
     assert partly.exact == 0.0 and partly.accuracy == pytest.approx(2 / 3)
     reqs = make_requests(raw_requests)
-    res = edit_and_evaluate(ctx_for(tiny, corpus), "MEMIT", METHOD_HP["MEMIT"], reqs, ["efficacy", "efficacy_exact", "paraphrase", "paraphrase_exact"])
+    res = evaluate(ctx_for(tiny, corpus), "MEMIT", METHOD_HP["MEMIT"], reqs, ["efficacy", "efficacy_exact", "paraphrase", "paraphrase_exact"])
     m = res.metrics
     for name in ("efficacy", "paraphrase"):
         assert 0.0 <= m[f"{name}_exact"] <= m[name] and 0.0 <= m[f"{name}_exact_before"] <= m[f"{name}_before"]
@@ -578,8 +583,9 @@ def test_exact_match_credits_a_prompt_only_when_every_target_token_is_the_argmax
 
 
 def test_cells_of_one_batch_share_the_metrics_look_at_the_unedited_model(tiny, raw_requests, corpus, monkeypatch):
-    from kedit.evaluate import edit_and_evaluate
-    from kedit.metrics.base import METRICS, Metric
+    from kedit.experiment.evaluate import BeforeStates
+    from kedit.metrics import Metric
+    from tests.tiny import evaluate
 
     reqs = make_requests(raw_requests)
     ctx = ctx_for(tiny, corpus)
@@ -590,31 +596,29 @@ def test_cells_of_one_batch_share_the_metrics_look_at_the_unedited_model(tiny, r
     layer_probe = Metric(name="layer_probe", higher_is_better=True, description="counts looks per edited layers",
                          before=lambda loaded, requests, ectx: layer_looks.append(ectx.edit_layers) or 0,
                          after=lambda loaded, requests, ectx, state: {"layer_probe": 0.0}, before_reads_context=True)
-    monkeypatch.setitem(METRICS._items, "probe", probe)
-    monkeypatch.setitem(METRICS._items, "layer_probe", layer_probe)
-    cache: dict = {}
-    names = ["probe", "layer_probe", "efficacy", "specificity"]
-    first = edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, names, before_cache=cache)
-    second = edit_and_evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, names, before_cache=cache)
+    cache = BeforeStates()
+    names = [probe, layer_probe, "efficacy", "specificity"]
+    first = evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, names, before=cache)
+    second = evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, names, before=cache)
     assert looks == [len(reqs)] and first.metrics["probe"] == second.metrics["probe"] == 1
     assert first.metrics["efficacy_before"] == second.metrics["efficacy_before"]
-    third = edit_and_evaluate(ctx, "FT-L", METHOD_HP["FT-L"], reqs, names, before_cache=cache)  # other layers
+    third = evaluate(ctx, "FT-L", METHOD_HP["FT-L"], reqs, names, before=cache)  # other layers
     assert looks == [len(reqs)] and third.metrics["efficacy_before"] == first.metrics["efficacy_before"]
     assert layer_looks == [tuple(METHOD_HP["MEMIT"]["layers"]), tuple(METHOD_HP["FT-L"]["layers"])]
-    alone = edit_and_evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, ["efficacy", "specificity"])
+    alone = evaluate(ctx, "MEMIT-Merge", METHOD_HP["MEMIT-Merge"], reqs, ["efficacy", "specificity"])
     assert alone.metrics == {k: v for k, v in second.metrics.items() if k not in ("probe", "layer_probe")}
-    edit_and_evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs[:2], ["probe"], before_cache=cache)  # another batch: a new look
+    evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs[:2], [probe], before=cache)  # another batch: a new look
     assert looks == [len(reqs), 2]
 
 
 def test_scores_of_rows_packed_into_lines_are_those_of_a_plain_forward_of_each_row(tiny):
     from kedit.editing.tokens import TextRow, encode_rows, with_target
-    from kedit.metrics.scoring import score_rows
+    from kedit.metrics.scoring import score
 
     texts = [("Danielle Darrieux's mother tongue is", "French"), ("The name of the father of John Smith is", "Mark Twain"),
              ("The capital of France is", ""), ("Alice Brown's occupation is", "painter"), ("I think", "you are right about the weather")]
     rows = [TextRow(prefix=p, target=with_target(p, t) if t else "") for p, t in texts]
-    for row, got in zip(rows, score_rows(tiny, rows)):
+    for row, got in zip(rows, score(tiny, rows)):
         enc = encode_rows(tiny.tokenizer, [row])
         logp = tiny.model(input_ids=enc.input_ids).logits[0].float().log_softmax(-1)
         pos = enc.pred_pos if row.target else enc.last_pos

@@ -6,7 +6,6 @@ import pytest
 
 from kedit.models import ArchitectureError, ModelLoadError, architecture_for, load_model
 from kedit.models.architecture import layer_module
-
 from tests.tiny import TINY
 
 

@@ -8,11 +8,10 @@ import pytest
 import torch
 
 from kedit.editing.requests import make_requests
-from kedit.methods import apply_edit, get_method, make_config, restore
+from kedit.methods import apply_edit, get_method, restore
 from kedit.models import prepare
 from kedit.models.architecture import get_module
 from kedit.models.offload import OffloadError, readable
-
 from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
 from tests.tiny import TINY, make_tiny
 
@@ -36,7 +35,7 @@ def offloaded(arch, tokenizer, runs_on: str = "cpu"):
 @pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge", "PMET", "AlphaEdit"])
 def test_an_offloaded_model_is_edited_in_its_stored_copy(tokenizer, raw_requests, corpus, method):
     reqs = make_requests(raw_requests)
-    cfg = make_config(get_method(method), METHOD_HP[method])
+    cfg = get_method(method).parse(METHOD_HP[method])
     for arch in sorted(TINY):
         ref, off = make_tiny(arch, tokenizer), offloaded(arch, tokenizer)
         assert off.fingerprint == ref.fingerprint, arch
@@ -57,7 +56,7 @@ def test_an_offloaded_model_is_edited_in_its_stored_copy(tokenizer, raw_requests
 def test_ft_l_refuses_an_offloaded_layer_by_name(tokenizer, raw_requests, corpus):
     off = offloaded("llama", tokenizer)
     with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj"):
-        get_method("FT-L").compute(ctx_for(off, corpus), make_requests(raw_requests), make_config(get_method("FT-L"), METHOD_HP["FT-L"]))
+        get_method("FT-L").compute(ctx_for(off, corpus), make_requests(raw_requests), get_method("FT-L").parse(METHOD_HP["FT-L"]))
 
 
 def test_a_disk_offloaded_layer_is_refused_by_name_and_the_model_is_unchanged(tokenizer, raw_requests, corpus, tmp_path):
@@ -73,7 +72,7 @@ def test_a_disk_offloaded_layer_is_refused_by_name_and_the_model_is_unchanged(to
     stored = readable(down_proj, "weight").clone()
     before = logits(disk)
     with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj\.weight is offloaded to disk"):
-        get_method("MEMIT").compute(ctx_for(disk, corpus), make_requests(raw_requests), make_config(get_method("MEMIT"), METHOD_HP["MEMIT"]))
+        get_method("MEMIT").compute(ctx_for(disk, corpus), make_requests(raw_requests), get_method("MEMIT").parse(METHOD_HP["MEMIT"]))
     assert torch.equal(readable(down_proj, "weight"), stored) and torch.equal(logits(disk), before)
 
 
@@ -90,9 +89,9 @@ def test_a_model_loaded_with_too_little_memory_edits_its_resident_layers_and_nam
     assert placed.model.hf_device_map["model.layers.1"] == "cpu" and placed.model.hf_device_map["model.layers.2"] == "disk"
     assert placed.fingerprint == tiny.fingerprint
     reqs = make_requests(raw_requests)
-    low = make_config(get_method("MEMIT"), METHOD_HP["MEMIT"] | {"layers": [0, 1]})
-    ref_ctx, placed_ctx = ctx_for(tiny, corpus), ctx_for(placed, corpus)
-    placed_ctx._templates = ref_ctx._templates  # the same context prefixes
+    low = get_method("MEMIT").parse(METHOD_HP["MEMIT"] | {"layers": [0, 1]})
+    ref_ctx = ctx_for(tiny, corpus)
+    placed_ctx = ctx_for(placed, corpus, templates=ref_ctx.prefix_templates)  # the same context prefixes
     want = get_method("MEMIT").compute(ref_ctx, reqs, low)
     edit = get_method("MEMIT").compute(placed_ctx, reqs, low)
     for path, upd in want.updates.items():
@@ -107,4 +106,4 @@ def test_a_model_loaded_with_too_little_memory_edits_its_resident_layers_and_nam
 
     monkeypatch.setitem(VALUE_OPTIMISERS, "batched", no_work)
     with pytest.raises(OffloadError, match=r"model\.layers\.2\.mlp\.down_proj\.weight is offloaded to disk"):
-        get_method("MEMIT").compute(placed_ctx, reqs, make_config(get_method("MEMIT"), METHOD_HP["MEMIT"]))
+        get_method("MEMIT").compute(placed_ctx, reqs, get_method("MEMIT").parse(METHOD_HP["MEMIT"]))

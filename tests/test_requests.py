@@ -45,8 +45,8 @@ def test_subject_and_target_positions_follow_the_tokens(tokenizer):
 
 
 def test_a_bos_token_does_not_shift_positions(tokenizer):
-    from transformers import PreTrainedTokenizerFast
     from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
 
     tok = PreTrainedTokenizerFast(tokenizer_object=tokenizer.backend_tokenizer.__class__.from_str(tokenizer.backend_tokenizer.to_str()), eos_token="<|endoftext|>", bos_token="<|endoftext|>")
     bos = tok.bos_token_id

@@ -7,10 +7,8 @@ import torch
 
 from kedit.editing.requests import make_requests
 from kedit.editing.values import VALUE_OPTIMISERS
-from kedit.evaluate import edit_and_evaluate, prefetch_values
-from kedit.methods import EditContext, get_method, make_config
-
-from tests.tiny import make_tiny
+from kedit.methods import EditContext, get_method, value_store
+from tests.tiny import evaluate, make_tiny
 
 VALUES = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3)
 METHODS = [("MEMIT", VALUES | {"mom2_update_weight": 10.0}), ("MEMIT-Merge", VALUES | {"mom2_update_weight": 10.0}), ("AlphaEdit", VALUES | {"L2": 1.0})]
@@ -36,7 +34,7 @@ def calls(monkeypatch):
 
 
 def _jobs(ctx, reqs, methods=METHODS):
-    return [make_config(get_method(name), hp).value_job(ctx, reqs) for name, hp in methods]
+    return [get_method(name).parse(hp).value_job(ctx, reqs) for name, hp in methods]
 
 
 def test_methods_asking_for_the_same_groups_get_them_from_one_joint_optimisation(llama, raw_requests, calls):
@@ -49,10 +47,11 @@ def test_methods_asking_for_the_same_groups_get_them_from_one_joint_optimisation
     alone = [ctx.values(job) for job in jobs]
     assert len(calls) == 3 and not any(a.ahead for a in alone)
     calls.clear()
-    with ctx.sharing_values():
-        ctx.prefetch_values(jobs)
-        shared = [ctx.values(job) for job in jobs]
-        assert ctx.values(jobs[0]).values.steps.tolist() == shared[0].values.steps.tolist()
+    store = value_store(llama, keep=True, progress=False)
+    ctx = EditContext(llama, values=store, progress=False)
+    store.compute(jobs)
+    shared = [ctx.values(job) for job in jobs]
+    assert ctx.values(jobs[0]).values.steps.tolist() == shared[0].values.steps.tolist()
     assert len(calls) == 1
     texts = [r.text for r in reqs]
     assert sorted(calls[0]) == sorted([[t] for t in texts] + [[texts[1], texts[2]]])
@@ -66,13 +65,12 @@ def test_methods_asking_for_the_same_groups_get_them_from_one_joint_optimisation
     assert shared[0].seconds > 0
 
 
-def test_outside_a_sharing_block_every_ask_is_optimised_again(llama, raw_requests, calls):
-    """Outside ``sharing_values`` the weights may have changed between asks (sequential editing):
-    nothing is kept."""
+def test_a_store_that_does_not_keep_optimises_every_ask_again(llama, raw_requests, calls):
+    """A context's default store keeps nothing: the weights may have changed between asks
+    (sequential editing)."""
     reqs = make_requests(raw_requests)
     ctx = EditContext(llama, progress=False)
     (job,) = _jobs(ctx, reqs, METHODS[:1])
-    ctx.prefetch_values([job])
     ctx.values(job)
     ctx.values(job)
     assert len(calls) == 2
@@ -80,10 +78,10 @@ def test_outside_a_sharing_block_every_ask_is_optimised_again(llama, raw_request
 
 def test_other_value_settings_or_sites_are_optimised_apart(llama, raw_requests, calls):
     reqs = make_requests(raw_requests)
-    ctx = EditContext(llama, progress=False)
+    store = value_store(llama, keep=True, progress=False)
+    ctx = EditContext(llama, values=store, progress=False)
     methods = [METHODS[0], ("MEMIT", METHODS[0][1] | {"v_lr": 0.1}), ("PMET", VALUES)]
-    with ctx.sharing_values():
-        ctx.prefetch_values(_jobs(ctx, reqs, methods))
+    store.compute(_jobs(ctx, reqs, methods))
     assert len(calls) == 3
 
 
@@ -92,19 +90,21 @@ def test_cells_of_a_batch_charge_their_share_of_values_optimised_ahead(llama, ra
     joint run is in their edit time."""
     from kedit.corpus import text_files
     from kedit.methods import StatsSettings
-
     from tests.tiny import SENTENCES
 
     monkeypatch.setenv("KEDIT_CACHE", str(tmp_path / "cache"))
     (tmp_path / "corpus.txt").write_text("\n\n".join(SENTENCES * 3))
-    ctx = EditContext(llama, StatsSettings(corpus=text_files([str(tmp_path / "corpus.txt")]), n_samples=64, max_length=16), progress=False)
+    stats = StatsSettings(corpus=text_files([str(tmp_path / "corpus.txt")]), n_samples=64, max_length=16)
+    ctx = EditContext(llama, stats, progress=False)
     reqs = make_requests(raw_requests)
-    alone = [edit_and_evaluate(ctx, name, hp, reqs, ["efficacy", "specificity"]) for name, hp in METHODS]
+    alone = [evaluate(ctx, name, hp, reqs, ["efficacy", "specificity"]) for name, hp in METHODS]
     calls.clear()
-    with ctx.sharing_values():
-        prefetch_values(ctx, METHODS + [("FT-L", {"layers": [2], "num_steps": 2})], reqs)
-        assert len(calls) == 1
-        shared = [edit_and_evaluate(ctx, name, hp, reqs, ["efficacy", "specificity"]) for name, hp in METHODS]
+    store = value_store(llama, keep=True, progress=False)
+    ctx = EditContext(llama, stats, values=store, progress=False)
+    configs = [get_method(name).parse(hp) for name, hp in METHODS + [("FT-L", {"layers": [2], "num_steps": 2})]]
+    store.compute([job for cfg in configs if (job := cfg.value_job(ctx, reqs)) is not None])  # as kedit run does for a batch
+    assert len(calls) == 1
+    shared = [evaluate(ctx, name, hp, reqs, ["efficacy", "specificity"]) for name, hp in METHODS]
     assert len(calls) == 1
     for a, s in zip(alone, shared):
         assert s.metrics == pytest.approx(a.metrics, abs=1e-6)

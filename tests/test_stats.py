@@ -11,7 +11,6 @@ from kedit.editing import stats
 from kedit.editing.stats import second_moments, windows
 from kedit.models.architecture import layer_module
 from kedit.models.hooks import record
-
 from tests.tiny import SENTENCES
 
 

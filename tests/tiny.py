@@ -54,3 +54,14 @@ def make_tiny(model_type: str, tokenizer, seed: int = 0, dtype=torch.float32, de
     torch.manual_seed(seed)
     model = transformers.AutoModelForCausalLM.from_config(config).to(dtype)
     return prepare(model, tokenizer, name=f"tiny-{model_type}", source="random", device=device)
+
+
+def evaluate(ctx, method: str, hparams: dict | None, requests, metrics, before=None):
+    """One cell as ``kedit run`` runs it: ``method`` with ``hparams`` on ``requests``, scored with
+    ``metrics`` (registered names, or :class:`kedit.metrics.Metric` objects made by a test)."""
+    from kedit.experiment.evaluate import edit_and_evaluate
+    from kedit.methods import MethodRun
+    from kedit.metrics import get_metric
+
+    chosen = [get_metric(m) if isinstance(m, str) else m for m in metrics]
+    return edit_and_evaluate(ctx, MethodRun.of(method, hparams), requests, chosen, before)

@@ -65,11 +65,15 @@ class SharedValues:
 
     optimise: a value optimiser (:data:`kedit.editing.values.VALUE_OPTIMISERS`), called as
     ``optimise(loaded, requests, groups, layer, templates, settings, sites=...)``
+    keep: keep values after handing them out (only while the weights stay as they are);
+    False: a store that optimises every job afresh (sequential editing changes the weights
+    between batches).
     """
 
-    def __init__(self, loaded, optimise: Callable[..., ValueResult]):
+    def __init__(self, loaded, optimise: Callable[..., ValueResult], keep: bool = True):
         self.loaded = loaded
         self.optimise = optimise
+        self.keep = keep
         self._groups: dict[tuple, ValueResult] = {}  # (setup, facts of the group) -> its value (one group)
         self._charges: dict[ValueJob, list[float]] = {}  # per job computed ahead, the seconds charged to each asker, until collected
 
@@ -108,4 +112,6 @@ class SharedValues:
         if not charges:
             del self._charges[job]
         values = ValueResult.concat([self._groups[(job.setup, facts)] for facts in job.group_facts()])
+        if not self.keep:
+            self._groups.clear()
         return JobValues(values=values, seconds=seconds, ahead=ahead)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kedit.editing.solve import alphaedit_update, null_space_projector
-from kedit.util import help_field
-from kedit.methods.base import EditContext, register
+from kedit.methods.context import EditContext
 from kedit.methods.locate import LocateEditConfig, locate_and_edit
+from kedit.methods.registry import register
+from kedit.util import help_field
 
 
 @dataclass

@@ -16,15 +16,17 @@ from dataclasses import dataclass
 import torch
 
 from kedit.editing.tokens import encode_rows, subject_row
-from kedit.util import help_field
-from kedit.methods.base import Edit, EditContext, register, weights_restored
+from kedit.methods.context import EditContext
+from kedit.methods.registry import MethodConfig, register
+from kedit.methods.weights import Edit, weights_restored
 from kedit.models.architecture import get_module, head_logits
 from kedit.models.hooks import record, replay_below, run_stopping
 from kedit.models.offload import OffloadError
+from kedit.util import help_field
 
 
 @dataclass
-class FTConfig:
+class FTConfig(MethodConfig):
     """Constrained fine-tuning of MLP output projections."""
 
     layers: list[int] = help_field([21], "Layers whose MLP output projection is fine-tuned (EasyEdit: 21 for GPT-J/Llama, 15 for Qwen).")

@@ -5,22 +5,21 @@
    lives in the residual stream (the output of block ``L``);
 2. for each edited layer ``l`` in ascending order, with the updates of lower layers
    already in place: read the keys at ``l`` and the current value at ``L``, take how far
-   the residual stream must move to reach the value (``value - current``; for a value at
-   the MLP output, PMET's, carried through the post-MLP norm where there is one:
-   :func:`stream_change`), give layer ``l`` its share of it (``spread``), turn that into a
-   change of layer ``l``'s MLP output (:func:`mlp_change`), solve for the layer's update
+   the residual stream must move to reach the value (``gap``; MEMIT's: ``value - current``),
+   give layer ``l`` its share of it (``spread``), turn that into a change of layer ``l``'s
+   MLP output (:func:`kedit.methods.post_norm.mlp_change`), solve for the layer's update
    (``solve``) and add it;
 3. restore the model and return the updates.
 
 A method supplies its config (a :class:`LocateEditConfig` subclass, which names the value
-``sites`` if they differ from MEMIT's), a ``solve`` and, if it differs from MEMIT's, a
-``spread``. Values come from the context (:meth:`EditContext.values`), which shares them
-between methods that ask for the same ones.
+``sites`` if they differ from MEMIT's), a ``solve`` and, where they differ from MEMIT's, a
+``spread`` and a ``gap``. Values come from the context (:meth:`EditContext.values`), which
+shares them between methods that ask for the same ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,15 +29,17 @@ from kedit.editing.keys import subject_states
 from kedit.editing.requests import EditRequest, group_indices
 from kedit.editing.shared_values import ValueJob
 from kedit.editing.values import ValueSettings
+from kedit.methods.context import EditContext
+from kedit.methods.post_norm import mlp_change
+from kedit.methods.registry import MethodConfig
+from kedit.methods.weights import Edit, add_update, weights_restored
 from kedit.util import help_field
-from kedit.methods.base import Edit, EditContext, add_update, weights_restored
-from kedit.models.architecture import layer_module, norm_gain
 
 GROUP_BY = ("none", "subject")
 
 
 @dataclass
-class LocateEditConfig:
+class LocateEditConfig(MethodConfig):
     """Hyper-parameters shared by the MEMIT family (names follow EasyEdit's hparams files)."""
 
     layers: list[int] = help_field([4, 5, 6, 7, 8], "Edited layers, ascending; the target value is optimised at the last one.")
@@ -65,12 +66,15 @@ class LocateEditConfig:
         if self.v_loss_layer is not None and self.v_loss_layer < self.layers[-1]:
             raise ValueError(f"v_loss_layer {self.v_loss_layer} is below the last edited layer {self.layers[-1]}")
 
+    def layers_used(self) -> list[int]:
+        return list(self.layers) + ([self.v_loss_layer] if self.v_loss_layer is not None else [])
+
     def value_sites(self, arch) -> list[str]:
         """Module path templates whose outputs get the value deltas; the last one's value drives
         the update. MEMIT's: the block output (the residual stream)."""
         return [arch.block]
 
-    def value_job(self, ctx: EditContext, requests: list[EditRequest]) -> ValueJob:
+    def value_job(self, ctx: EditContext, requests: Sequence[EditRequest]) -> ValueJob:
         """What step 1 optimises for ``requests``."""
         groups = group_indices(requests, None if self.group_by == "none" else self.group_by)
         return ValueJob(
@@ -100,49 +104,12 @@ def memit_spread(i: int, n_layers: int) -> float:
     return 1.0 / (n_layers - i)
 
 
-def _normed(norm: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``norm(x)`` computed in the norm's dtype, returned float32 on ``x``'s device (the norm may sit on another)."""
-    return norm(x.to(next(norm.parameters()).dtype)).float().to(x.device)
+def residual_gap(loaded, layer: int, current: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """MEMIT's gap (n, d): the value lives in the residual stream, so the stream moves by ``value - current``."""
+    return value - current
 
 
-def stream_change(loaded, layer: int, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
-    """How far the residual stream moves (n, d) when layer ``layer``'s MLP output goes from ``before`` to ``after`` (n, d).
-
-    ``after - before`` where the MLP output is added as is; in post-norm blocks (Gemma) the
-    difference of the post-MLP norm's outputs, the inverse of :func:`mlp_change`.
-    """
-    arch = loaded.arch
-    if arch.post_mlp_norm is None:
-        return after - before
-    norm = layer_module(loaded.model, arch, arch.post_mlp_norm, layer)
-    with torch.no_grad():
-        return _normed(norm, after) - _normed(norm, before)
-
-
-def mlp_change(loaded, layer: int, mlp_out: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
-    """The change of layer ``layer``'s MLP output (n, d) that moves the residual stream by ``wanted`` (n, d).
-
-    Where the MLP output is added as is, that is ``wanted`` itself. In post-norm blocks
-    (Gemma) the output passes an RMS norm ``f(y) = g * y / rms(y)`` first, so ``f`` is
-    inverted: the new unit-RMS direction ``u`` solves ``g * u ≈ f(y) + wanted`` by ridge
-    regression towards the current direction (features whose gain ``g`` is ~0 cannot be
-    reached and keep their value; Gemma's gains range from 0 to several hundred), and the
-    new output keeps the current output's RMS.
-    """
-    arch = loaded.arch
-    if arch.post_mlp_norm is None:
-        return wanted
-    norm = layer_module(loaded.model, arch, arch.post_mlp_norm, layer)
-    rms = lambda x: x.pow(2).mean(-1, keepdim=True).sqrt()  # noqa: E731
-    with torch.no_grad():
-        y = mlp_out.float()
-        gain = norm_gain(norm, y.shape[-1], torch.empty(0, dtype=next(norm.parameters()).dtype, device=y.device))
-        target = _normed(norm, y) + wanted
-        ridge = 1e-2 * gain.pow(2).mean()
-        u = (gain * target + ridge * y / rms(y)) / (gain.pow(2) + ridge)
-        return u * (rms(y) / rms(u)) - y
-
-
+Gap = Callable[[object, int, torch.Tensor, torch.Tensor], torch.Tensor]  # (loaded, layer, current (n, d), value (n, d)) -> stream move (n, d)
 Solve = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor]  # (layer, keys (n, d_in), residuals (n, d_out)) -> (d_out, d_in)
 # A solve reads ``ctx.earlier.get(layer)`` (Σ K Kᵀ of edits applied before) to keep earlier edits.
 
@@ -153,6 +120,7 @@ def locate_and_edit(
     cfg: LocateEditConfig,
     solve: Solve,
     spread: Callable[[int, int], float] = memit_spread,
+    gap: Gap = residual_gap,
 ) -> Edit:
     """Run steps 1-3 above."""
     loaded = ctx.loaded
@@ -178,8 +146,7 @@ def locate_and_edit(
             states = subject_states(loaded, requests, templates, reads)
             keys = states["k"].mean(dim=1)  # (n, d_in)
             current = states["z"][:, 0]  # (n, d), bare prompt
-            gap = stream_change(loaded, last, current, target) if sites[-1] == arch.mlp_out else target - current
-            share = gap * spread(i, len(cfg.layers))  # (n, d) move of the residual stream asked of this layer
+            share = gap(loaded, last, current, target) * spread(i, len(cfg.layers))  # (n, d) move of the residual stream asked of this layer
             residual = mlp_change(loaded, layer, states["y"][:, 0], share)
             residual_norms.append(float(share.norm(dim=1).mean()))
             update = solve(layer, keys, residual).float()

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kedit.editing.solve import memit_update
-from kedit.util import help_field
-from kedit.methods.base import EditContext, register
+from kedit.methods.context import EditContext
 from kedit.methods.locate import LocateEditConfig, locate_and_edit
+from kedit.methods.registry import register
+from kedit.util import help_field
 
 
 @dataclass

@@ -6,7 +6,8 @@ What differs from MEMIT, all in its config (value sites) and the spread it gives
   to the attention output projection and one to the MLP output projection, each clamped
   relative to its own initial value (``clamp_norm_factor``);
 - only the MLP value is used: the residual is taken against the MLP output of the last
-  layer (not the residual stream), and attention weights never change;
+  layer (not the residual stream), carried through the post-MLP norm where the block has
+  one (:func:`pmet_gap`), and attention weights never change;
 - each layer takes ``residual / sqrt(layers left)`` instead of MEMIT's ``/ layers left``.
 """
 
@@ -15,10 +16,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
+
 from kedit.editing.solve import memit_update
-from kedit.util import help_field
-from kedit.methods.base import EditContext, register
+from kedit.methods.context import EditContext
 from kedit.methods.locate import LocateEditConfig, locate_and_edit
+from kedit.methods.post_norm import stream_change
+from kedit.methods.registry import register
+from kedit.util import help_field
 
 
 @dataclass
@@ -27,6 +32,12 @@ class PMETConfig(LocateEditConfig):
 
     def value_sites(self, arch) -> list[str]:
         return [arch.attn_out, arch.mlp_out]
+
+
+def pmet_gap(loaded, layer: int, current: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """How far the residual stream moves (n, d) when the last layer's MLP output goes from
+    ``current`` to PMET's ``value`` (n, d): through the post-MLP norm where there is one."""
+    return stream_change(loaded, layer, current, value)
 
 
 def pmet_spread(i: int, n_layers: int) -> float:
@@ -43,4 +54,5 @@ def compute_pmet(ctx: EditContext, requests, cfg: PMETConfig):
         cfg,
         solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight, ctx.earlier.get(layer)),
         spread=pmet_spread,
+        gap=pmet_gap,
     )

@@ -13,13 +13,13 @@ from kedit.editing.solve import average_key_distance, key_collisions
 from kedit.metrics.base import mean, register_metric
 
 
-def _keys_by_layer(loaded, requests, ectx):
-    return {layer: compute_keys(loaded, requests, layer, list(ectx.templates)) for layer in ectx.edit_layers}
+def _keys_by_layer(seen, requests, ectx):
+    return {layer: compute_keys(seen.loaded, requests, layer, list(ectx.templates)) for layer in ectx.edit_layers}
 
 
 @register_metric("akd", True, "average pairwise L2 distance of the batch's keys (mean over edited layers)", before=_keys_by_layer,
                  before_reads_context=True)
-def akd(loaded, requests, ectx, keys):
+def akd(seen, requests, ectx, keys):
     per_layer = {layer: average_key_distance(k) for layer, k in keys.items()}
     out = {"akd": mean(per_layer.values())}
     out |= {f"akd_layer_{layer}": v for layer, v in per_layer.items()}

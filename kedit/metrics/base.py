@@ -2,9 +2,10 @@
 
 A metric may look at the unedited model (``before``) and is computed on the edited one
 (``after``); it returns named scalars, the first named like the metric. A metric that
-scores text rows declares them (``rows``), so that every metric's rows are scored together
-(``kedit.metrics.scoring.scored_together``). Each metric is
-registered with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
+scores text rows declares them (``rows``): the caller scores every chosen metric's rows
+together first (:func:`kedit.metrics.scoring.observe`) and hands each metric the
+:class:`~kedit.metrics.scoring.Observed` phase, where it reads its rows' scores. Each metric
+is registered with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class Metric:
     name: str
     higher_is_better: bool
     description: str
-    after: Callable  # (loaded, requests, ectx, before_state) -> dict[str, float]
-    before: Callable | None = None  # (loaded, requests, ectx) -> state
+    after: Callable  # (seen: Observed, requests, ectx, before_state) -> dict[str, float]
+    before: Callable | None = None  # (seen: Observed, requests, ectx) -> state
     rows: Callable | None = None  # (requests) -> the TextRows it scores, before and after
     before_reads_context: bool = False  # whether ``before`` depends on the EvalContext (else it is shared by all methods)
 

@@ -20,7 +20,6 @@ from functools import partial
 
 from kedit.editing.tokens import TextRow, subject_row, with_target
 from kedit.metrics.base import mean, register_metric
-from kedit.metrics.scoring import score_rows
 
 
 def _edit_prompt(r):
@@ -49,11 +48,11 @@ def _request_rows(requests, prompts_of, target_of) -> tuple[list[TextRow], list[
     return rows, owner
 
 
-def _per_request(loaded, requests, prompts_of, target_of) -> list[list]:
+def _per_request(seen, requests, prompts_of, target_of) -> list[list]:
     """Score :func:`_request_rows`; returns, per request, its prompts' scores."""
     rows, owner = _request_rows(requests, prompts_of, target_of)
     out: list[list] = [[] for _ in requests]
-    for i, s in zip(owner, score_rows(loaded, rows)):
+    for i, s in zip(owner, seen.scored(rows)):
         out[i].append(s)
     return out
 
@@ -66,22 +65,22 @@ def _paraphrase_rows(requests) -> list[TextRow]:
     return _request_rows(requests, _paraphrases, _new)[0]
 
 
-def _efficacy(loaded, requests, ectx=None, score: str = "accuracy") -> float:
+def _efficacy(seen, requests, ectx=None, score: str = "accuracy") -> float:
     """Mean over requests of ``score`` (a :class:`Scored` property) after the edit prompt."""
-    return mean(getattr(s, score) for s in score_rows(loaded, _edit_rows(requests)))
+    return mean(getattr(s, score) for s in seen.scored(_edit_rows(requests)))
 
 
-def _paraphrase(loaded, requests, ectx=None, score: str = "accuracy") -> float:
+def _paraphrase(seen, requests, ectx=None, score: str = "accuracy") -> float:
     """Mean over requests of the mean ``score`` of their paraphrase prompts."""
-    per = _per_request(loaded, requests, _paraphrases, _new)
+    per = _per_request(seen, requests, _paraphrases, _new)
     return mean(mean(getattr(s, score) for s in ss) for ss in per if ss)
 
 
 def _register_rewrite(name: str, description: str, of, rows, score: str) -> None:
-    """A rewrite metric ``name`` (with ``name_before``, the unedited model's) from ``of(loaded, requests, score=...)``."""
+    """A rewrite metric ``name`` (with ``name_before``, the unedited model's) from ``of(seen, requests, score=...)``."""
     measure = partial(of, score=score)
     register_metric(name, True, description, before=measure, rows=rows)(
-        lambda loaded, requests, ectx, before: {name: measure(loaded, requests), f"{name}_before": before}
+        lambda seen, requests, ectx, before: {name: measure(seen, requests), f"{name}_before": before}
     )
 
 
@@ -101,32 +100,32 @@ def _prob_rows(prompts_of):
     return rows
 
 
-def _prob_wins(loaded, requests, prompts_of) -> float:
+def _prob_wins(seen, requests, prompts_of) -> float:
     known = [r for r in requests if r.target_true]
     if not known:
         return float("nan")
-    new = _per_request(loaded, known, prompts_of, _new)
-    old = _per_request(loaded, known, prompts_of, _old)
+    new = _per_request(seen, known, prompts_of, _new)
+    old = _per_request(seen, known, prompts_of, _old)
     wins = [mean(float(n.logprob > o.logprob) for n, o in zip(ns, os_)) for ns, os_ in zip(new, old) if ns]
     return mean(wins)
 
 
 @register_metric("efficacy_prob", True, "share of edit prompts with P(new object) > P(old object)", rows=_prob_rows(_edit_prompt))
-def efficacy_prob(loaded, requests, ectx, state=None):
-    return {"efficacy_prob": _prob_wins(loaded, requests, _edit_prompt)}
+def efficacy_prob(seen, requests, ectx, state=None):
+    return {"efficacy_prob": _prob_wins(seen, requests, _edit_prompt)}
 
 
 @register_metric("paraphrase_prob", True, "share of paraphrase prompts with P(new object) > P(old object)", rows=_prob_rows(_paraphrases))
-def paraphrase_prob(loaded, requests, ectx, state=None):
-    return {"paraphrase_prob": _prob_wins(loaded, requests, _paraphrases)}
+def paraphrase_prob(seen, requests, ectx, state=None):
+    return {"paraphrase_prob": _prob_wins(seen, requests, _paraphrases)}
 
 
 def _neighbour_rows(requests) -> list[TextRow]:
     return [TextRow(prefix=n.prompt, target=with_target(n.prompt, n.target) if n.target else "") for r in requests for n in r.neighborhood]
 
 
-def _neighbour_predictions(loaded, requests, ectx):
-    return [s.predicted for s in score_rows(loaded, _neighbour_rows(requests))]
+def _neighbour_predictions(seen, requests, ectx):
+    return [s.predicted for s in seen.scored(_neighbour_rows(requests))]
 
 
 @register_metric(
@@ -136,8 +135,8 @@ def _neighbour_predictions(loaded, requests, ectx):
     before=_neighbour_predictions,
     rows=_neighbour_rows,
 )
-def specificity(loaded, requests, ectx, before):
-    after = [s.predicted for s in score_rows(loaded, _neighbour_rows(requests))]
+def specificity(seen, requests, ectx, before):
+    after = _neighbour_predictions(seen, requests, ectx)
     if not after:
         return {"specificity": float("nan")}
     # EasyEdit averages per prompt, then over prompts.

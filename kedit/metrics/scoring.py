@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -38,33 +36,28 @@ class Scored:
         return float(bool((self.predicted == self.target).all()))
 
 
-# Rows scored ahead by :func:`scored_together`: (the model they were scored on, row -> score).
-_AHEAD: ContextVar[tuple[object, dict[TextRow, Scored]] | None] = ContextVar("kedit_scored_ahead", default=None)
+@dataclass(frozen=True)
+class Observed:
+    """The model in one phase (before or after an edit): the loaded model, and the
+    teacher-forced scores of every text row the metrics declared, computed together
+    (:func:`observe`). A metric reads its rows' scores here instead of scoring them itself."""
+
+    loaded: object
+    scores: Mapping[TextRow, Scored]
+
+    def scored(self, rows: Sequence[TextRow]) -> list[Scored]:
+        """The scores of ``rows``, in order (each must be among the rows observed)."""
+        return [self.scores[r] for r in rows]
 
 
-@contextmanager
-def scored_together(loaded, rows: Sequence[TextRow]) -> Iterator[None]:
-    """Score ``rows`` (every metric's, deduplicated) in one go, so that they share passes of
-    long matrix products; inside the context :func:`score_rows` answers from those scores.
-    The model must not change inside the context."""
+def observe(loaded, rows: Sequence[TextRow]) -> Observed:
+    """Score ``rows`` (deduplicated) in one go, so that they share passes of long matrix products."""
     unique = list(dict.fromkeys(rows))
-    token = _AHEAD.set((loaded, dict(zip(unique, _score(loaded, unique)))))
-    try:
-        yield
-    finally:
-        _AHEAD.reset(token)
-
-
-def score_rows(loaded, rows: Sequence[TextRow]) -> list[Scored]:
-    """Teacher-forced scores of ``rows``, from :func:`scored_together` where it scored them."""
-    ahead = _AHEAD.get()
-    if ahead is not None and ahead[0] is loaded and all(r in ahead[1] for r in rows):
-        return [ahead[1][r] for r in rows]
-    return _score(loaded, rows)
+    return Observed(loaded, dict(zip(unique, score(loaded, unique))))
 
 
 @torch.no_grad()
-def _score(loaded, rows: Sequence[TextRow]) -> list[Scored]:
+def score(loaded, rows: Sequence[TextRow]) -> list[Scored]:
     """Rows of similar length share a pass, packed into lines (``kedit.models.prefix.pack_tails``
     with nothing cached: a row's tail is the whole row); results in the order given."""
     model, arch = loaded.model, loaded.arch

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kedit.experiment.cell import CellRecord
+
 
 def read_report(path: Path) -> dict:
     """A report directory or its report.json."""
@@ -12,15 +14,11 @@ def read_report(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _cell_id(c: dict) -> tuple:
-    return (c["dataset"], c["label"], c["batch_size"], c["batch_index"], c["seed"])
-
-
 def diff_reports(a: dict, b: dict, tolerance: float = 0.0) -> tuple[list[str], list[str]]:
     """Lines describing every metric of every shared cell, and the regressions among them."""
     direction = {m: v["higher_is_better"] for m, v in (a["metrics"] | b["metrics"]).items()}
-    cells_a = {_cell_id(c): c for c in a["cells"]}
-    cells_b = {_cell_id(c): c for c in b["cells"]}
+    cells_a = {c.identity: c for c in map(CellRecord.from_dict, a["cells"])}
+    cells_b = {c.identity: c for c in map(CellRecord.from_dict, b["cells"])}
     lines, regressions = [], []
     if a["model"]["fingerprint"] != b["model"]["fingerprint"]:
         lines.append(f"note: different model weights ({a['model']['name']} vs {b['model']['name']})")
@@ -32,7 +30,7 @@ def diff_reports(a: dict, b: dict, tolerance: float = 0.0) -> tuple[list[str], l
         if cid not in cells_a or cid not in cells_b:
             lines.append(f"{where}: only in {'B' if cid not in cells_a else 'A'}")
             continue
-        ma, mb = cells_a[cid]["metrics"], cells_b[cid]["metrics"]
+        ma, mb = cells_a[cid].metrics, cells_b[cid].metrics
         for m in sorted(set(ma) & set(mb)):
             if m not in direction or ma[m] is None or mb[m] is None:
                 continue

@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from kedit.util import atomic_path  # noqa: E402
+
 
 def _finish(fig, ax, path: Path, title: str, xlabel: str) -> bool:
     """Common axes dressing (efficacy on y), save as PNG, close."""
@@ -19,7 +21,8 @@ def _finish(fig, ax, path: Path, title: str, xlabel: str) -> bool:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return True
 

@@ -14,7 +14,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from kedit.spec.model import SECTIONS, MethodRun, Spec
+from kedit.data.config import as_dict, parse_config
+from kedit.data.errors import ConfigError
+from kedit.methods import MethodRun
+from kedit.metrics import DEFAULT_METRICS
+from kedit.spec.model import SECTIONS, Spec
 from kedit.spec.schema import load_schema
 
 
@@ -152,10 +156,6 @@ def _defaults(name: str):
 def resolve(data: dict, lines: dict, file: str) -> Spec:
     """A schema-valid mapping -> :class:`Spec`; semantic errors (method configs, dataset
     settings, missing files) become located problems."""
-    from kedit.data.config import as_dict, parse_config
-    from kedit.data.errors import ConfigError
-    from kedit.methods import get_method, make_config
-
     problems: list[Problem] = []
 
     def problem(pointer: str, message: str):
@@ -188,11 +188,9 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
         # method defaults < the embedded model's presets < the spec's hparams < the entry's own
         hp = {**model_presets.get(entry["name"], {}), **presets.get(entry["name"], {}), **(entry.get("hparams") or {})}
         try:
-            cfg = make_config(get_method(entry["name"]), hp)
+            methods.append(MethodRun.of(entry["name"], hp, label=entry.get("label")))
         except (TypeError, ValueError) as e:
             problem(f"/methods/{i}/hparams", str(e))
-            continue
-        methods.append(MethodRun(name=entry["name"], label=entry.get("label") or entry["name"], hparams=dataclasses.asdict(cfg)))
     labels = [m.label for m in methods]
     for i, label in enumerate(labels):
         if labels.index(label) != i:
@@ -200,8 +198,6 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
     if problems:
         raise SpecError(problems)
     sections = {name: cls(**(data.get(name) or {})) for name, cls in SECTIONS.items()}
-    from kedit.metrics import DEFAULT_METRICS
-
     return Spec(
         name=data.get("name") or Path(file).stem,
         description=data.get("description", ""),

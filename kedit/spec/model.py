@@ -14,8 +14,8 @@ from typing import Literal
 
 import yaml
 
-from kedit.spec.schema import dataclass_schema
-from kedit.util import help_field
+from kedit.methods.registry import MethodRun
+from kedit.util import dataclass_schema, help_field
 
 
 class _Section:
@@ -106,13 +106,6 @@ SECTIONS = {"model": ModelSection, "statistics": StatisticsSection, "runtime": R
 
 
 @dataclass
-class MethodRun:
-    name: str
-    label: str
-    hparams: dict  # resolved: method defaults + spec preset + entry
-
-
-@dataclass
 class Spec:
     """A validated spec with every default filled in."""
 
@@ -123,7 +116,7 @@ class Spec:
     statistics: StatisticsSection
     runtime: RuntimeSection
     report: ReportSection
-    methods: list[MethodRun]
+    methods: list[MethodRun]  # configs resolved: method defaults < model presets < spec hparams < entry
     batch_sizes: list[int | str]
     batches_per_size: int
     sequential: bool
@@ -133,6 +126,7 @@ class Spec:
 
     def resolved(self) -> dict:
         """The spec as data, defaults included (what the report records and hashes)."""
-        out = dataclasses.asdict(self)
+        out = dataclasses.asdict(dataclasses.replace(self, methods=[]))
         out.pop("source")
+        out["methods"] = [m.to_dict() for m in self.methods]
         return out

@@ -8,79 +8,25 @@ are dataclasses with help text; :func:`build_schema` turns them into JSON Schema
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import types
-import typing
 from functools import cache
 from importlib.resources import files
+
+from kedit.data.config import WikidataConfig
+from kedit.data.formats import FORMATS
+from kedit.methods import METHODS
+from kedit.metrics import METRICS
+from kedit.models import EMBEDDED
+from kedit.spec.model import SECTIONS
+from kedit.util import dataclass_schema
 
 SCHEMA_VERSION = "1.0.0"
 SCHEMA_ID = f"https://kedit.dev/schemas/edit-spec/{SCHEMA_VERSION}/edit-spec.schema.json"
 REPORT_SCHEMA_FILE = "report.schema.json"
 SPEC_SCHEMA_FILE = "edit-spec.schema.json"
 
-# metadata keys of a dataclass field that are JSON Schema keywords
-_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "enum")
-
-
-def type_schema(tp) -> dict:
-    """JSON Schema of a Python annotation (the forms the configs use)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        return {"anyOf": [type_schema(a) for a in args]}
-    if origin is typing.Literal:
-        return {"enum": list(args)}
-    if origin in (list, tuple):
-        return {"type": "array", "items": type_schema(args[0])}
-    if origin is dict:
-        return {"type": "object", "additionalProperties": type_schema(args[1])}
-    if dataclasses.is_dataclass(tp):
-        return dataclass_schema(tp)
-    simple = {int: "integer", float: "number", str: "string", bool: "boolean", type(None): "null"}
-    if tp in simple:
-        return {"type": simple[tp]}
-    raise TypeError(f"no JSON Schema for annotation {tp!r}")
-
-
-def _default(f: dataclasses.Field):
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        value = f.default_factory()
-        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
-    return dataclasses.MISSING
-
-
-def dataclass_schema(cls, description: str | None = None) -> dict:
-    """An object schema: one property per field with its help as description and its default."""
-    hints = typing.get_type_hints(cls)
-    props = {}
-    for f in dataclasses.fields(cls):
-        prop = type_schema(hints[f.name])
-        if f.metadata.get("help"):
-            prop = {"description": f.metadata["help"], **prop}
-        for key in _KEYWORDS:
-            if key in f.metadata:
-                prop[key] = f.metadata[key]
-        default = _default(f)
-        if default is not dataclasses.MISSING:
-            prop["default"] = default
-        props[f.name] = prop
-    out = {"type": "object", "additionalProperties": False, "properties": props}
-    doc = description or (cls.__doc__ or "").strip().split("\n\n")[0]
-    return {"description": " ".join(doc.split()), **out} if doc and not doc.startswith(cls.__name__ + "(") else out
-
-
 def build_schema() -> dict:
     """The whole edit-spec schema."""
-    from kedit.data.config import WikidataConfig
-    from kedit.data.formats import FORMATS
-    from kedit.methods import METHODS
-    from kedit.metrics import METRICS
-    from kedit.models import EMBEDDED
-    from kedit.spec.model import SECTIONS
-
     names = sorted(METHODS)
     method_defs = {n: dataclass_schema(METHODS[n].config, METHODS[n].summary) for n in names}
     method_item = {

@@ -66,10 +66,10 @@ def test_a_changed_spec_gets_a_new_report_and_reuses_no_cell(project):
 
 def test_a_changed_kedit_reuses_no_cell(project, monkeypatch):
     """Same spec, same version number, other code (an edited checkout): every cell is recomputed."""
-    import kedit.run
+    import kedit.experiment.runner
 
     assert _run(["run", str(project)]).exit_code == 0
-    monkeypatch.setattr(kedit.run, "code_fingerprint", lambda: "other code")
+    monkeypatch.setattr(kedit.experiment.runner, "code_fingerprint", lambda: "other code")
     res = _run(["run", str(project)])
     assert res.exit_code == 0 and "resuming" not in res.output
     (where,) = (project.parent / "reports").iterdir()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -77,7 +76,7 @@ def test_includes_merge_under_the_including_spec(tmp_path):
 
     spec = load_spec(tmp_path / "spec.yaml")
     assert spec.model.name == "gemma3-270m"
-    assert spec.methods[0].hparams["v_lr"] == 0.9 and spec.methods[0].hparams["layers"] == [1, 2]
+    assert spec.methods[0].config.v_lr == 0.9 and spec.methods[0].config.layers == [1, 2]
     res = _validate(str(tmp_path))  # base.yaml is a preset (no methods): checked through spec.yaml
     assert res.exit_code == 0 and "1 spec file(s)" in res.output
 
@@ -93,7 +92,7 @@ def test_an_embedded_model_brings_its_presets_under_the_specs_hparams(tmp_path):
     """Method defaults < the embedded model's presets < the spec's hparams < the entry's own."""
     import yaml
 
-    from kedit.methods import get_method, make_config
+    from kedit.methods import get_method
     from kedit.spec import load_spec
 
     preset = yaml.safe_load((ROOT / "kedit/models/presets/gemma3-270m.yaml").read_text())["hparams"]
@@ -103,10 +102,10 @@ def test_an_embedded_model_brings_its_presets_under_the_specs_hparams(tmp_path):
     )
     (tmp_path / "gemma.yaml").write_text(spec_text.replace("MODEL", "model: {name: gemma3-270m}\n"))
     memit, ftl = load_spec(tmp_path / "gemma.yaml").methods
-    assert memit.hparams["mom2_update_weight"] == preset["MEMIT"]["mom2_update_weight"] != make_config(get_method("MEMIT"), {}).mom2_update_weight
-    assert memit.hparams["v_lr"] == 0.7 and memit.hparams["layers"] == [2, 3]
-    assert ftl.hparams["layers"] == preset["FT-L"]["layers"]
+    assert memit.config.mom2_update_weight == preset["MEMIT"]["mom2_update_weight"] != get_method("MEMIT").parse({}).mom2_update_weight
+    assert memit.config.v_lr == 0.7 and memit.config.layers == [2, 3]
+    assert ftl.config.layers == preset["FT-L"]["layers"]
     (tmp_path / "local.yaml").write_text(spec_text.replace("MODEL", f"model: {{name: {tmp_path}}}\n"))
     memit, ftl = load_spec(tmp_path / "local.yaml").methods  # not an embedded model: the methods' defaults
-    assert memit.hparams["mom2_update_weight"] == make_config(get_method("MEMIT"), {}).mom2_update_weight
-    assert ftl.hparams == dataclasses.asdict(make_config(get_method("FT-L"), {}))
+    assert memit.config.mom2_update_weight == get_method("MEMIT").parse({}).mom2_update_weight
+    assert ftl.config == get_method("FT-L").parse({})

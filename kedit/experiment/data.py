@@ -1,0 +1,50 @@
+"""The datasets of a spec, materialised: rows built (Wikidata) or read (a local file),
+turned into edit requests, fingerprinted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kedit.data.errors import DataError
+from kedit.editing.requests import EditRequest, RequestError, make_requests
+from kedit.experiment.errors import RunError
+from kedit.util import sha256
+
+
+@dataclass
+class Dataset:
+    """One dataset of the spec, ready to edit: ``requests[i]`` is made from ``rows[i]``."""
+
+    name: str
+    rows: list[dict]
+    requests: list[EditRequest]
+    fingerprint: str  # sha256 of the rows' canonical JSON
+    provenance: dict
+
+
+def _rows(cfg: dict, spec_dir: Path) -> tuple[list[dict], dict]:
+    """(rows, provenance) of one ``dataset`` section."""
+    if "file" in cfg:
+        from kedit.data.formats import convert_rows
+        from kedit.data.store import load_rows  # imports `datasets` (~1 s): only where a file is read
+
+        path = (spec_dir / cfg["file"]).resolve()
+        rows, fmt, skipped = convert_rows(load_rows(path), cfg.get("format", "auto"))
+        return rows, {"source": "file", "path": str(path), "format": fmt, "rows_skipped": skipped}
+    from kedit.data.builder import build_dataset
+
+    built = build_dataset(cfg["wikidata"])
+    return built.rows, built.provenance
+
+
+def materialise(name: str, cfg: dict, spec_dir: Path) -> Dataset:
+    """Build or read a dataset and make its requests; errors name the dataset."""
+    try:
+        rows, provenance = _rows(cfg, spec_dir)
+        rows = rows[: cfg["limit"]] if cfg.get("limit") else rows
+        if not rows:
+            raise RunError(f"dataset {name!r} has no rows")
+        return Dataset(name=name, rows=rows, requests=make_requests(rows), fingerprint=sha256(rows), provenance=provenance)
+    except (DataError, RequestError) as e:
+        raise RunError(f"dataset {name!r}: {e}") from None

@@ -1,0 +1,145 @@
+"""``kedit run``: execute a resolved spec batch by batch and write a versioned report.
+
+Each finished cell is written at once (:mod:`kedit.experiment.store`); its key hashes
+everything its result depends on, so an interrupted run resumes from the finished cells
+while a changed spec or a changed kedit never reuses a stale one. The methods of one batch
+get their target values from one joint optimisation where they agree on how values are
+optimised, and a group of facts met again in a later batch or seed keeps its value
+(:mod:`kedit.editing.shared_values`; a value's setup includes its context templates, so only
+seed-independent values are shared across seeds).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from kedit.corpus import CorpusError, get_corpus
+from kedit.editing.values import NonFiniteError
+from kedit.experiment.cell import Cell, CellRecord
+from kedit.experiment.data import Dataset, materialise
+from kedit.experiment.errors import RunError
+from kedit.experiment.evaluate import BeforeStates, Scores, edit_and_evaluate, edit_sequentially
+from kedit.experiment.plan import Batch, check_sizes, plan
+from kedit.experiment.store import CellStore
+from kedit.methods import EditContext, StatsSettings, value_store
+from kedit.metrics import get_metric
+from kedit.models import ArchitectureError, ModelLoadError, check_device, load_model
+from kedit.models.offload import OffloadError
+from kedit.provenance import code_fingerprint
+from kedit.report.build import build_report, write_report
+from kedit.spec.model import Spec
+from kedit.util import sha256
+
+log = logging.getLogger(__name__)
+
+
+def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=print) -> Path:
+    """Run every cell of ``spec`` not finished already; returns the report directory."""
+    started, timings = time.perf_counter(), {}
+    if spec.model.device_map is None:  # before the data is built: a machine without the device can do nothing
+        _input(check_device, spec.model.device, prefix="model.device: ")
+    store = CellStore(out or Path(spec.report.out) / f"{spec.name}-{sha256(spec.resolved())[:12]}")
+    with _timed(timings, "data_s"):
+        data = {name: materialise(name, cfg, Path(spec.source).parent) for name, cfg in spec.datasets.items()}
+        check_sizes(spec, data)
+    with _timed(timings, "load_s"):
+        loaded = _input(load_model, **asdict(spec.model))  # the model section's fields are load_model's arguments
+        corpus = _input(get_corpus, spec.statistics.corpus)
+    check_layers(spec, loaded.n_layers)
+    batches = plan(spec, data, {"code": code_fingerprint(), "model": loaded.fingerprint, "corpus": corpus.fingerprint})
+    cells = [c for b in batches for c in b.cells]
+    done = {c.key: r for c in cells if resume and (r := store.read(c)) is not None}
+    resumed = len(done)
+    if resumed:
+        echo(f"resuming {store.root}: {resumed} of {len(cells)} cells already finished")
+    session = Session(spec, loaded, StatsSettings(**asdict(spec.statistics) | {"corpus": corpus}), data, store, echo, [c.key for c in cells])
+    for batch in batches:
+        todo = [c for c in batch.cells if c.key not in done]
+        done |= {r.key: r for r in session.run_batch(batch, todo)}
+    timings |= {"statistics_s": session.stats_seconds, "total_s": time.perf_counter() - started}
+    report = build_report(spec, data, loaded, corpus, [done[c.key] for c in cells], timings, resumed=resumed)
+    write_report(report, store.root, spec.report.formats)
+    return store.root
+
+
+class Session:
+    """What the batches of one run share: the loaded model, one :class:`EditContext` per seed,
+    one store of target values (unless sequential editing changes the weights between
+    batches), the chosen metrics, the cell store and the console."""
+
+    def __init__(self, spec: Spec, loaded, stats: StatsSettings, data: dict[str, Dataset], store: CellStore, echo, order: list[str]):
+        rt = spec.runtime
+        self.spec, self.loaded, self.stats, self.data, self.store, self.echo = spec, loaded, stats, data, store, echo
+        self.metrics = [get_metric(m) for m in spec.metrics]
+        self.values = value_store(loaded, keep=not spec.sequential, optimiser=rt.value_optimiser, tokens_per_pass=rt.tokens_per_pass, progress=rt.progress)
+        self.contexts: dict[int, EditContext] = {}
+        self.number = {key: n for n, key in enumerate(order, 1)}
+        self.stats_seconds = 0.0
+
+    def context(self, seed: int) -> EditContext:
+        if seed not in self.contexts:
+            self.contexts[seed] = EditContext(self.loaded, self.stats, seed=seed, values=self.values, progress=self.spec.runtime.progress)
+        return self.contexts[seed]
+
+    def run_batch(self, batch: Batch, todo: list[Cell]) -> list[CellRecord]:
+        """Run the cells ``todo`` of ``batch``; each record is written the moment its cell finishes."""
+        if not todo:
+            return []
+        ctx = self.context(batch.seed)
+        requests = self.data[batch.dataset].requests
+        if not self.spec.sequential:  # the values the batch's methods will ask for, optimised together
+            rows = [requests[i] for i in todo[0].rows]
+            try:
+                self.values.compute([job for c in todo if (job := c.method.config.value_job(ctx, rows)) is not None])
+            except NonFiniteError as e:  # each cell asks again and names the error as its own
+                log.info("values of the batch could not be optimised together: %s", e)
+        before = BeforeStates()
+        return [self.run_cell(ctx, cell, requests, before) for cell in todo]
+
+    def run_cell(self, ctx: EditContext, cell: Cell, requests, before: BeforeStates) -> CellRecord:
+        t0, stats0 = time.perf_counter(), ctx.stats_seconds
+        try:
+            if self.spec.sequential:
+                scores = edit_sequentially(ctx, cell.method, [[requests[i] for i in batch] for batch in cell.chain], self.metrics)
+            else:
+                scores = edit_and_evaluate(ctx, cell.method, [requests[i] for i in cell.rows], self.metrics, before)
+        except (OffloadError, NonFiniteError) as e:  # finished cells stay on disk for a resumed run
+            raise RunError(f"{cell.method.label}: {e}") from None
+        wall = time.perf_counter() - t0 + scores.info.get("values_ahead_s", 0.0)  # with its share of values optimised ahead of it
+        stats_s = ctx.stats_seconds - stats0
+        self.stats_seconds += stats_s
+        record = CellRecord.of(cell, scores.metrics, scores.timings | {"wall_s": wall, "statistics_s": stats_s}, scores.info, scores.steps)
+        self.store.write(record)
+        self.echo(f"[{self.number[cell.key]}/{len(self.number)}] {cell.title}: {_shown(scores)} ({wall:.1f} s)")
+        return record
+
+
+def _shown(scores: Scores) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and v == v)
+
+
+def check_layers(spec: Spec, n_layers: int) -> None:
+    """Every layer a method reads or writes exists in the model."""
+    for i, m in enumerate(spec.methods):
+        bad = [layer for layer in m.config.layers_used() if layer >= n_layers]
+        if bad:
+            raise RunError(f"methods[{i}] ({m.label}): layer {bad[0]} is outside the model, which has layers 0..{n_layers - 1}")
+
+
+def _input(load, *args, prefix: str = "", **kw):
+    """``load(*args, **kw)``, with a model, architecture or corpus that cannot be had as a :class:`RunError`."""
+    try:
+        return load(*args, **kw)
+    except (ModelLoadError, ArchitectureError, CorpusError) as e:
+        raise RunError(f"{prefix}{e}") from None
+
+
+@contextmanager
+def _timed(timings: dict, name: str):
+    t = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - t

@@ -1,0 +1,93 @@
+"""The method registry, the base of every method's config, and a method chosen for a run.
+
+A method is ``compute(ctx, requests, config) -> Edit`` (:mod:`kedit.methods.weights`)
+registered under its name with its config dataclass. A config is parsed from a spec's
+mapping once (:meth:`Method.parse`) and passed down typed; ``to_dict()`` is what reports
+record and cell keys hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kedit.registry import Registry
+
+if TYPE_CHECKING:  # annotations only
+    from kedit.editing.requests import EditRequest
+    from kedit.editing.shared_values import ValueJob
+    from kedit.methods.context import EditContext
+    from kedit.methods.weights import Edit
+
+
+class MethodConfig:
+    """Base of the methods' hyper-parameter dataclasses: what the run path may ask of any of them."""
+
+    layers: list[int]
+    context_tokens: int = 0  # length of the context prefixes keys are averaged over (0: bare prompt)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def layers_used(self) -> list[int]:
+        """Every layer the method reads or writes (checked against the model before a run)."""
+        return list(self.layers)
+
+    def value_job(self, ctx: EditContext, requests: Sequence[EditRequest]) -> ValueJob | None:
+        """The target values the method will optimise for ``requests``; None: it optimises none."""
+        return None
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    config: type[MethodConfig]
+    compute: Callable[[EditContext, list[EditRequest], MethodConfig], Edit]
+    summary: str
+
+    def parse(self, hparams: dict | None) -> MethodConfig:
+        """The config from a mapping; unknown names and bad values raise ValueError naming them."""
+        names = {f.name for f in dataclasses.fields(self.config)}
+        unknown = sorted(set(hparams or {}) - names)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown hyper-parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        return self.config(**(hparams or {}))
+
+
+METHODS: Registry[Method] = Registry("method")
+
+
+def register(name: str, config: type[MethodConfig], summary: str = ""):
+    """Register ``compute`` under ``name`` with its config dataclass; a name is taken once."""
+
+    def wrap(compute):
+        METHODS.add(name, Method(name=name, config=config, compute=compute, summary=summary))
+        return compute
+
+    return wrap
+
+
+def get_method(name: str) -> Method:
+    return METHODS[name]
+
+
+@dataclass(frozen=True)
+class MethodRun:
+    """One method of a spec: its registered name, its row label in the report, its parsed config."""
+
+    name: str
+    label: str
+    config: MethodConfig
+
+    @classmethod
+    def of(cls, name: str, hparams: dict | None = None, label: str | None = None) -> MethodRun:
+        return cls(name=name, label=label or name, config=get_method(name).parse(hparams))
+
+    @property
+    def method(self) -> Method:
+        return METHODS[self.name]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "label": self.label, "hparams": self.config.to_dict()}
