@@ -11,21 +11,15 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kedit.data import queries, subjects, targets, templates
 from kedit.data.errors import ConfigError
 from kedit.data.sparql import WIKIDATA
+from kedit.util import help_field
 
 ROOT = "dataset.wikidata"
-
-
-def _help(text: str, check: Callable[[object], object] | None = None, min_items: int | None = None, **kw):
-    """A field with help text, an optional validator (a :mod:`queries` checker raising
-    ValueError) and, for a list, the least number of items (also written to the JSON Schema)."""
-    metadata = {"help": text, "check": check, **({"minItems": min_items} if min_items is not None else {})}
-    return field(metadata=metadata, **kw)
 
 
 def _non_negative(value: int) -> int:
@@ -42,76 +36,72 @@ def _non_empty(value: str) -> str:
 
 @dataclass
 class RelationsConfig:
-    sample: int | None = _help(
-        "How many relations to draw (seeded) from the candidates; the paper uses 100. null: all candidates.",
-        queries.positive_int, default=None)
-    ids: list[str] | None = _help(
-        "Explicit relation P-ids; they replace discovery of the properties used on the subject class.",
-        queries.property_id, default=None)
-    exclude: list[str] = _help(
-        "P-ids never used (P31 'instance of' is the same for every human).",
-        queries.property_id, default_factory=lambda: ["P31"])
-    allow_fewer: bool = _help(
-        "If the knowledge base offers fewer usable relations than asked, warn and build with them "
-        "(recorded in the provenance) instead of failing.", default=False)
-    value_types: list[str] = _help(
-        "Value types of the relations: item (objects are labelled items, as in the paper), time (a "
-        "date, written as its year), quantity (a number).", queries.value_type,
-        min_items=1, default_factory=lambda: ["item"])
-    min_subjects: int = _help(
-        "Least number of distinct labelled subjects a discovered relation needs.", queries.positive_int, default=3)
-    scan_humans: int = _help(
-        "Discovery looks at this many subjects of the subject class (a LIMIT that keeps the query "
-        "within live Wikidata's time limit).", queries.positive_int, default=20000)
-    pool: int = _help(
-        "LIMIT of each relation's fact query: the facts the edit triple and neighbours are drawn from.",
-        queries.positive_int, default=10000)
+    sample: int | None = help_field(
+        None, "How many relations to draw (seeded) from the candidates; the paper uses 100. null: all candidates.",
+        check=queries.positive_int)
+    ids: list[str] | None = help_field(
+        None, "Explicit relation P-ids; they replace discovery of the properties used on the subject class.",
+        check=queries.property_id)
+    exclude: list[str] = help_field(
+        ["P31"], "P-ids never used (P31 'instance of' is the same for every human).", check=queries.property_id)
+    allow_fewer: bool = help_field(
+        False, "If the knowledge base offers fewer usable relations than asked, warn and build with them "
+        "(recorded in the provenance) instead of failing.")
+    value_types: list[str] = help_field(
+        ["item"], "Value types of the relations: item (objects are labelled items, as in the paper), time (a "
+        "date, written as its year), quantity (a number).", check=queries.value_type, minItems=1)
+    min_subjects: int = help_field(
+        3, "Least number of distinct labelled subjects a discovered relation needs.", check=queries.positive_int)
+    scan_humans: int = help_field(
+        20000, "Discovery looks at this many subjects of the subject class (a LIMIT that keeps the query "
+        "within live Wikidata's time limit).", check=queries.positive_int)
+    pool: int = help_field(
+        10000, "LIMIT of each relation's fact query: the facts the edit triple and neighbours are drawn from.",
+        check=queries.positive_int)
 
 
 @dataclass
 class SubjectsConfig:
-    policy: str = _help(
-        "same: one name for every row; distinct: a different name per row; original: the real subject.",
-        subjects.POLICIES.check, default="same")
-    name: str = _help("The name used by the 'same' policy.", _non_empty, default="John Smith")
-    names: str | list[str] = _help(
-        "Names for 'distinct': 'builtin' (kedit/data/names/names.txt), a list, or a text file (one per line).",
-        default="builtin")
+    policy: str = help_field(
+        "same", "same: one name for every row; distinct: a different name per row; original: the real subject.",
+        check=subjects.POLICIES.check)
+    name: str = help_field("John Smith", "The name used by the 'same' policy.", check=_non_empty)
+    names: str | list[str] = help_field(
+        "builtin", "Names for 'distinct': 'builtin' (kedit/data/names/names.txt), a list, or a text file (one per line).")
 
 
 @dataclass
 class TemplatesConfig:
-    edit: str = _help(
-        "Edit prompt; {subject} and {relation} are filled in.", templates.check, default="{subject}'s {relation} is")
-    paraphrase: list[str] = _help(
-        "Paraphrase prompts, rendered with the row's subject.", templates.check,
-        default_factory=lambda: ["The name of the {relation} of {subject} is"])
-    neighborhood: str | None = _help(
-        "Prompt for specificity neighbours; null: the edit template.", templates.check, default=None)
+    edit: str = help_field(
+        "{subject}'s {relation} is", "Edit prompt; {subject} and {relation} are filled in.", check=templates.check)
+    paraphrase: list[str] = help_field(
+        ["The name of the {relation} of {subject} is"], "Paraphrase prompts, rendered with the row's subject.",
+        check=templates.check)
+    neighborhood: str | None = help_field(
+        None, "Prompt for specificity neighbours; null: the edit template.", check=templates.check)
 
 
 @dataclass
 class NeighborsConfig:
-    same_relation: int = _help(
-        "Neighbour prompts per row about another subject, same relation.", _non_negative, default=1)
-    other_relation: int = _help(
-        "Neighbour prompts per row about another subject, another relation.", _non_negative, default=1)
+    same_relation: int = help_field(
+        1, "Neighbour prompts per row about another subject, same relation.", check=_non_negative)
+    other_relation: int = help_field(
+        1, "Neighbour prompts per row about another subject, another relation.", check=_non_negative)
 
 
 @dataclass
 class WikidataConfig:
-    endpoint: str = _help("SPARQL endpoint URL, or 'offline'/'snapshot' for the embedded snapshot.", default=WIKIDATA)
-    seed: int = _help("Seed of every random choice (relations, triples, names, targets, neighbours).", default=0)
-    language: str = _help("Label language.", queries.language, default="en")
-    subject_class: str = _help("Q-id the subjects are instances of (wdt:P31); Q5 = human.", queries.item_id, default="Q5")
-    query: str | None = _help(
-        "Raw SPARQL returning ?subject ?subjectLabel ?relation ?relationLabel ?object ?objectLabel; "
-        "replaces discovery and the per-relation fact queries.", default=None)
-    per_relation: int = _help("Edit rows per relation, each about a different subject.", queries.positive_int, default=1)
-    target: str = _help(
-        "object: target_new is the true object (fictitious subjects, the paper); counterfactual: target_new "
-        "is another object of the same relation and target_true the real one.", targets.POLICIES.check,
-        default="object")
+    endpoint: str = help_field(WIKIDATA, "SPARQL endpoint URL, or 'offline'/'snapshot' for the embedded snapshot.")
+    seed: int = help_field(0, "Seed of every random choice (relations, triples, names, targets, neighbours).")
+    language: str = help_field("en", "Label language.", check=queries.language)
+    subject_class: str = help_field("Q5", "Q-id the subjects are instances of (wdt:P31); Q5 = human.", check=queries.item_id)
+    query: str | None = help_field(
+        None, "Raw SPARQL returning ?subject ?subjectLabel ?relation ?relationLabel ?object ?objectLabel; "
+        "replaces discovery and the per-relation fact queries.")
+    per_relation: int = help_field(1, "Edit rows per relation, each about a different subject.", check=queries.positive_int)
+    target: str = help_field(
+        "object", "object: target_new is the true object (fictitious subjects, the paper); counterfactual: target_new "
+        "is another object of the same relation and target_true the real one.", check=targets.POLICIES.check)
     relations: RelationsConfig = field(default_factory=RelationsConfig, metadata={"help": "Relation selection."})
     subjects: SubjectsConfig = field(default_factory=SubjectsConfig, metadata={"help": "Subject policy."})
     templates: TemplatesConfig = field(default_factory=TemplatesConfig, metadata={"help": "Prompt templates."})
