@@ -1,25 +1,29 @@
 """The ``dataset.wikidata`` section of a spec, as dataclasses with help text.
 
-:func:`parse_config` turns a mapping into a :class:`WikidataConfig`: unknown keys, wrong
-types and bad values raise :class:`ConfigError` naming the key path
-(``dataset.wikidata.relations.ids[1]``). :func:`as_dict` gives the resolved section back
-(defaults filled in), which is what a built dataset records as its spec.
+:func:`parse_config` turns a mapping into a :class:`WikidataConfig` with one checker: the
+JSON Schema that ``kedit schema`` generates from these dataclasses (shapes, types, unknown
+keys, ranges, choices), then the ``check`` validators of the fields for what a schema keyword
+cannot say (P-id and Q-id format, templates). Either raises :class:`ConfigError`, which
+names the key (``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer
+(``/relations/ids/1``). :func:`as_dict` gives the resolved section back (defaults filled
+in), which is what a built dataset records as its spec.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+
+import jsonschema
 
 from kedit.data import queries, subjects, targets, templates
 from kedit.data.errors import ConfigError
 from kedit.data.sparql import WIKIDATA
+from kedit.spec.schema import dataclass_schema
 from kedit.util import help_field
-
-ROOT = "dataset.wikidata"
 
 
 def _non_negative(value: int) -> int:
@@ -108,63 +112,62 @@ class WikidataConfig:
     neighbors: NeighborsConfig = field(default_factory=NeighborsConfig, metadata={"help": "Specificity prompts."})
 
 
-def _type_name(tp) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """The section's JSON Schema, generated from :class:`WikidataConfig` as ``kedit schema`` does."""
+    return jsonschema.Draft202012Validator(dataclass_schema(WikidataConfig))
 
 
-def _matches(value: object, tp) -> bool:
-    """Whether ``value`` fits the annotation ``tp`` (the few forms used above)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, a) for a in args)
-    if origin is list:
-        return isinstance(value, list) and all(_matches(v, args[0]) for v in value)
-    if tp is type(None):
-        return value is None
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, tp)
+def _reason(err: jsonschema.ValidationError) -> str:
+    """A schema error's message, with unknown keys and alternatives of plain types spelled out."""
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = list(err.schema.get("properties", {}))
+        unknown = sorted(key for key in err.instance if key not in known)
+        return f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+    if err.validator in ("anyOf", "oneOf") and err.context and all(c.validator == "type" for c in err.context):
+        kinds = " or ".join(repr(c.validator_value) for c in err.context)
+        return f"{err.instance!r} is not of type {kinds}"
+    return err.message
 
 
-def _check(value: object, check, where: str) -> None:
-    """Run the field's validator on the value, or on each item of a list; name the failing key."""
-    items = value if isinstance(value, list) else [value]
-    for i, item in enumerate(items):
+def _check(value: object, check, path: tuple) -> None:
+    """Run a field's validator on the value, or on each item of a list; name the failing key."""
+    items = enumerate(value) if isinstance(value, list) else [(None, value)]
+    for i, item in items:
         if item is None:
             continue
         try:
             check(item)
         except ValueError as err:
-            raise ConfigError(f"{where}{f'[{i}]' if isinstance(value, list) else ''}: {err}") from err
+            raise ConfigError(str(err), path if i is None else (*path, i)) from err
 
 
-def _parse(cls, raw: object, where: str):
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+def _build(cls, raw: Mapping, path: tuple):
+    """A dataclass from a schema-valid mapping, running the fields' ``check`` validators
+    (the value checks a JSON Schema keyword cannot express)."""
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
     values = {}
-    for name, value in raw.items():
-        tp, key = hints[name], f"{where}.{name}"
-        if dataclasses.is_dataclass(tp):  # an empty YAML section (None) means all defaults
-            values[name] = _parse(tp, {} if value is None else value, key)
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
             continue
-        if not _matches(value, tp):
-            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-        if isinstance(value, list) and len(value) < known[name].metadata.get("minItems", 0):
-            raise ConfigError(f"{key}: needs at least {known[name].metadata['minItems']} item(s)")
-        if known[name].metadata.get("check") is not None:
-            _check(value, known[name].metadata["check"], key)
-        values[name] = value
+        value, where = raw[f.name], (*path, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            value = _build(hints[f.name], value, where)
+        elif f.metadata.get("check") is not None:
+            _check(value, f.metadata["check"], where)
+        values[f.name] = value
     return cls(**values)
 
 
 def parse_config(raw: Mapping | None) -> WikidataConfig:
-    """Validate a ``dataset.wikidata`` mapping (``None`` = all defaults) into a :class:`WikidataConfig`."""
-    return _parse(WikidataConfig, raw if raw is not None else {}, ROOT)
+    """Validate a ``dataset.wikidata`` mapping (``None`` = all defaults) against the section's
+    JSON Schema, then build a :class:`WikidataConfig` from it; raises :class:`ConfigError`
+    naming the first bad key."""
+    raw = {} if raw is None else raw
+    err = jsonschema.exceptions.best_match(_validator().iter_errors(raw))  # the most relevant one
+    if err is not None:
+        raise ConfigError(_reason(err), list(err.absolute_path))
+    return _build(WikidataConfig, raw, ())
 
 
 def as_dict(cfg: WikidataConfig) -> dict:
