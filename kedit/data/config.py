@@ -2,8 +2,10 @@
 
 :func:`parse_config` turns a mapping into a :class:`WikidataConfig` with one checker: the
 JSON Schema that ``kedit schema`` generates from these dataclasses (shapes, types, unknown
-keys, ranges, choices), then the ``check`` validators of the fields for what a schema keyword
-cannot say (P-id and Q-id format, templates). Either raises :class:`ConfigError`, which
+keys, ``minimum``, ``minItems``, ``enum``: editors and ``kedit validate`` see them too), then
+the fields' ``check`` validators for what the generated schema does not say: P-id, Q-id and
+language formats (``kedit.spec.schema`` copies no ``pattern`` keyword yet), non-blank names
+and well-formed templates with ``{subject}``. Either raises :class:`ConfigError`, which
 names the key (``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer
 (``/relations/ids/1``). :func:`as_dict` gives the resolved section back (defaults filled
 in), which is what a built dataset records as its spec.
@@ -16,6 +18,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Literal
 
 import jsonschema
 
@@ -25,11 +28,8 @@ from kedit.data.sparql import WIKIDATA
 from kedit.spec.schema import dataclass_schema
 from kedit.util import help_field
 
-
-def _non_negative(value: int) -> int:
-    if value < 0:
-        raise ValueError(f"{value!r} is negative")
-    return value
+#: The keys of :data:`queries.VALUE_TYPES`, spelled out so the schema lists them (a test checks they agree).
+ValueType = Literal["item", "time", "quantity"]
 
 
 def _non_empty(value: str) -> str:
@@ -42,7 +42,7 @@ def _non_empty(value: str) -> str:
 class RelationsConfig:
     sample: int | None = help_field(
         None, "How many relations to draw (seeded) from the candidates; the paper uses 100. null: all candidates.",
-        check=queries.positive_int)
+        minimum=1)
     ids: list[str] | None = help_field(
         None, "Explicit relation P-ids; they replace discovery of the properties used on the subject class.",
         check=queries.property_id)
@@ -51,24 +51,24 @@ class RelationsConfig:
     allow_fewer: bool = help_field(
         False, "If the knowledge base offers fewer usable relations than asked, warn and build with them "
         "(recorded in the provenance) instead of failing.")
-    value_types: list[str] = help_field(
+    value_types: list[ValueType] = help_field(
         ["item"], "Value types of the relations: item (objects are labelled items, as in the paper), time (a "
-        "date, written as its year), quantity (a number).", check=queries.value_type, minItems=1)
+        "date, written as its year), quantity (a number).", minItems=1)
     min_subjects: int = help_field(
-        3, "Least number of distinct labelled subjects a discovered relation needs.", check=queries.positive_int)
+        3, "Least number of distinct labelled subjects a discovered relation needs.", minimum=1)
     scan_humans: int = help_field(
         20000, "Discovery looks at this many subjects of the subject class (a LIMIT that keeps the query "
-        "within live Wikidata's time limit).", check=queries.positive_int)
+        "within live Wikidata's time limit).", minimum=1)
     pool: int = help_field(
         10000, "LIMIT of each relation's fact query: the facts the edit triple and neighbours are drawn from.",
-        check=queries.positive_int)
+        minimum=1)
 
 
 @dataclass
 class SubjectsConfig:
     policy: str = help_field(
         "same", "same: one name for every row; distinct: a different name per row; original: the real subject.",
-        check=subjects.POLICIES.check)
+        enum=subjects.POLICIES.names())
     name: str = help_field("John Smith", "The name used by the 'same' policy.", check=_non_empty)
     names: str | list[str] = help_field(
         "builtin", "Names for 'distinct': 'builtin' (kedit/data/names/names.txt), a list, or a text file (one per line).")
@@ -88,9 +88,9 @@ class TemplatesConfig:
 @dataclass
 class NeighborsConfig:
     same_relation: int = help_field(
-        1, "Neighbour prompts per row about another subject, same relation.", check=_non_negative)
+        1, "Neighbour prompts per row about another subject, same relation.", minimum=0)
     other_relation: int = help_field(
-        1, "Neighbour prompts per row about another subject, another relation.", check=_non_negative)
+        1, "Neighbour prompts per row about another subject, another relation.", minimum=0)
 
 
 @dataclass
@@ -102,10 +102,10 @@ class WikidataConfig:
     query: str | None = help_field(
         None, "Raw SPARQL returning ?subject ?subjectLabel ?relation ?relationLabel ?object ?objectLabel; "
         "replaces discovery and the per-relation fact queries.")
-    per_relation: int = help_field(1, "Edit rows per relation, each about a different subject.", check=queries.positive_int)
+    per_relation: int = help_field(1, "Edit rows per relation, each about a different subject.", minimum=1)
     target: str = help_field(
         "object", "object: target_new is the true object (fictitious subjects, the paper); counterfactual: target_new "
-        "is another object of the same relation and target_true the real one.", check=targets.POLICIES.check)
+        "is another object of the same relation and target_true the real one.", enum=targets.POLICIES.names())
     relations: RelationsConfig = field(default_factory=RelationsConfig, metadata={"help": "Relation selection."})
     subjects: SubjectsConfig = field(default_factory=SubjectsConfig, metadata={"help": "Subject policy."})
     templates: TemplatesConfig = field(default_factory=TemplatesConfig, metadata={"help": "Prompt templates."})

@@ -52,11 +52,23 @@ def test_literal_valued_relations(offline_client):
             == {"P570", "P1350", "P1971", "P2031", "P2032"})  # P569: 2 subjects, under the default min_subjects 3
 
 
-@pytest.mark.parametrize("value, message", [(["date"], r"value_types\[0\]: 'date' is not a value type"),
+@pytest.mark.parametrize("value, message", [(["date"], r"value_types\[0\]: 'date' is not one of \['item', 'time', 'quantity'\]"),
                                             ([], r"value_types: \[\] should be non-empty")])
 def test_bad_value_types(offline_client, value, message):
     with pytest.raises(ConfigError, match=message):
         build(offline_client, relations={"sample": 6, "value_types": value})
+
+
+def test_the_schema_lists_every_value_type_and_policy():
+    """The choices the schema offers are the ones the queries and the registries know."""
+    from kedit.data import queries, subjects, targets
+    from kedit.data.config import WikidataConfig
+    from kedit.spec.schema import dataclass_schema
+
+    props = dataclass_schema(WikidataConfig)["properties"]
+    assert props["relations"]["properties"]["value_types"]["items"]["enum"] == list(queries.VALUE_TYPES)
+    assert props["subjects"]["properties"]["policy"]["enum"] == subjects.POLICIES.names()
+    assert props["target"]["enum"] == targets.POLICIES.names()
 
 
 def test_same_policy(offline_client):
@@ -219,13 +231,13 @@ def test_missing_name_file(offline_client, tmp_path):
 @pytest.mark.parametrize("section,message", [
     ({"relation": {}}, r"dataset\.wikidata: unknown key\(s\) 'relation'"),
     ({"relations": ["P19"]}, r"dataset\.wikidata\.relations: \['P19'\] is not of type 'object'"),
-    ({"subjects": {"policy": "random"}}, r"dataset\.wikidata\.subjects\.policy: unknown subject policy 'random'"),
-    ({"target": "new"}, r"dataset\.wikidata\.target: unknown target policy 'new'"),
-    ({"per_relation": 0}, r"dataset\.wikidata\.per_relation: 0 is not a positive integer"),
+    ({"subjects": {"policy": "random"}}, r"dataset\.wikidata\.subjects\.policy: 'random' is not one of \['distinct', 'original', 'same'\]"),
+    ({"target": "new"}, r"dataset\.wikidata\.target: 'new' is not one of \['counterfactual', 'object'\]"),
+    ({"per_relation": 0}, r"dataset\.wikidata\.per_relation: 0 is less than the minimum of 1"),
     ({"seed": "1"}, r"dataset\.wikidata\.seed: '1' is not of type 'integer'"),
     ({"relations": {"sample": "all"}}, r"dataset\.wikidata\.relations\.sample: 'all' is not of type 'integer' or 'null'"),
     ({"language": "EN"}, r"dataset\.wikidata\.language: 'EN' is not a language code"),
-    ({"neighbors": {"same_relation": -1}}, r"dataset\.wikidata\.neighbors\.same_relation: -1 is negative"),
+    ({"neighbors": {"same_relation": -1}}, r"dataset\.wikidata\.neighbors\.same_relation: -1 is less than the minimum of 0"),
 ])
 def test_config_errors_name_the_key(offline_client, section, message):
     with pytest.raises(ConfigError, match=message) as err:
