@@ -29,6 +29,11 @@ def test_writing_twice_gives_identical_bytes(built, tmp_path):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
+def test_the_directory_holds_exactly_the_files(written):
+    """Every file is written through a temporary file beside it; none is left behind."""
+    assert sorted(p.name for p in written.iterdir()) == sorted(FILES)
+
+
 def test_datasets_load_the_directory(written, built, tmp_path):
     loaded = datasets.load_dataset(str(written), cache_dir=str(tmp_path / "hf"))
     train = loaded["train"]
