@@ -7,7 +7,11 @@ import json
 import datasets
 import pytest
 import yaml
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard
 
+from kedit.data import schema
 from kedit.data.builder import build_dataset
 from kedit.data.errors import DatasetPathError
 from kedit.data.store import FILES, load_rows, write_dataset
@@ -39,6 +43,21 @@ def test_datasets_load_the_directory(written, built, tmp_path):
     train = loaded["train"]
     assert train.num_rows == 5 and train.to_list() == built.rows
     assert str(train.features["neighborhood_prompts"]) == "List({'prompt': Value('string'), 'target': Value('string')})"
+
+
+def test_datasets_read_the_directory_as_its_card_declares(written, built, tmp_path, monkeypatch):
+    """Offline, ``datasets.load_dataset(DIR)`` gives the splits the card's ``configs`` name, each
+    from the file the card names, with the features its ``dataset_info`` declares."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    card = DatasetCard.load(written / "README.md")
+    (config,) = MetadataConfigs.from_dataset_card_data(card.data).values()
+    declared = DatasetInfosDict.from_dataset_card_data(card.data)["default"].features
+    assert config["data_files"] == [{"split": "train", "path": "data.parquet"}] and declared == schema.features()
+    loaded = datasets.load_dataset(str(written), cache_dir=str(tmp_path / "hf"))
+    assert list(loaded) == ["train"] and loaded["train"].features == declared
+    assert loaded["train"].info.builder_name == "parquet"  # data.parquet, as declared; data.jsonl is not read
+    assert loaded["train"].to_list() == built.rows
 
 
 def test_card_front_matter_and_citation(written):
