@@ -1,8 +1,10 @@
 """The dataset card (``README.md``): YAML front matter that ``datasets`` and the Hub read
-(license, features, configs), then how the set was built, its fields, an example and the
-citations. Wording lives in ``card_text.yaml`` and ``card_template.md``; this module only
-fills them in. The card depends only on the spec, the rows and the counts, never on which
-endpoint served the facts, so rebuilding through another server gives the same bytes.
+(license, features, configs; a ``huggingface_hub.DatasetCardData`` whose ``configs`` and
+``dataset_info`` blocks ``datasets`` writes as its ``push_to_hub`` does), then how the set
+was built, its fields, an example and the citations. Wording lives in ``card_text.yaml``
+and ``card_template.md``; this module only fills them in. The card depends only on the
+spec, the rows and the counts, never on which endpoint served the facts, so rebuilding
+through another server gives the same bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from pathlib import Path
 from string import Template
 
 import yaml
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from kedit.data import schema
 from kedit.data.embedded import NAMES as EMBEDDED
@@ -21,18 +26,25 @@ TEXT = HERE / "card_text.yaml"
 TEMPLATE = HERE / "card_template.md"
 
 
-def _front_matter(spec: dict, text: dict, n_rows: int, data_file: str) -> str:
-    meta = {
-        "license": "cc0-1.0",
-        "pretty_name": _title(spec, text),
-        "language": [spec["language"]],
-        "task_categories": ["text-generation"],
-        "tags": ["knowledge-editing", "wikidata", "memit", "memit-merge"],
-        "size_categories": ["n<1K" if n_rows < 1000 else "1K<n<10K" if n_rows < 10000 else "10K<n<100K"],
-        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}],
-        "dataset_info": {"features": schema.features()._to_yaml_list()},
-    }
-    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
+#: Order of the front matter's keys: ``DatasetCardData`` would put its own fields first; this
+#: order keeps the cards already published (datasets/*/README.md) byte for byte.
+METADATA_ORDER = ["license", "pretty_name", "language", "task_categories", "tags", "size_categories", "configs", "dataset_info"]
+
+
+def card_data(spec: dict, text: dict, n_rows: int, data_file: str) -> DatasetCardData:
+    """The card's metadata: license and tags, then the ``configs`` (split ``train`` is
+    ``data_file``) and ``dataset_info`` (features) blocks, each written by ``datasets`` itself."""
+    data = DatasetCardData(
+        license="cc0-1.0",
+        pretty_name=_title(spec, text),
+        language=[spec["language"]],
+        task_categories=["text-generation"],
+        tags=["knowledge-editing", "wikidata", "memit", "memit-merge"],
+        size_categories=["n<1K" if n_rows < 1000 else "1K<n<10K" if n_rows < 10000 else "10K<n<100K"],
+    )
+    MetadataConfigs({"default": {"data_files": [{"split": "train", "path": data_file}]}}).to_dataset_card_data(data)
+    DatasetInfosDict({"default": DatasetInfo(features=schema.features())}).to_dataset_card_data(data)
+    return data
 
 
 def _title(spec: dict, text: dict) -> str:
@@ -86,4 +98,5 @@ def render_card(spec: dict, counts: dict, rows: list[dict], data_file: str = "da
         example=json.dumps(rows[0], ensure_ascii=False, indent=2) if rows else "{}",
         sources=text["source_notes"][kind],
     )
-    return _front_matter(spec, text, counts["rows"], data_file) + "\n" + body
+    metadata = card_data(spec, text, counts["rows"], data_file).to_yaml(original_order=METADATA_ORDER)
+    return str(DatasetCard(f"---\n{metadata}\n---\n\n{body}"))

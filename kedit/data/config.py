@@ -1,37 +1,35 @@
 """The ``dataset.wikidata`` section of a spec, as dataclasses with help text.
 
-:func:`parse_config` turns a mapping into a :class:`WikidataConfig`: unknown keys, wrong
-types and bad values raise :class:`ConfigError` naming the key path
-(``dataset.wikidata.relations.ids[1]``). :func:`as_dict` gives the resolved section back
-(defaults filled in), which is what a built dataset records as its spec.
+:func:`parse_config` turns a mapping into a :class:`WikidataConfig` with one checker: the
+JSON Schema that ``kedit schema`` generates from these dataclasses (shapes, types, unknown
+keys, ``minimum``, ``minItems``, ``enum``: editors and ``kedit validate`` see them too), then
+the fields' ``check`` validators for what the generated schema does not say: P-id, Q-id and
+language formats (``kedit.spec.schema`` copies no ``pattern`` keyword yet), non-blank names
+and well-formed templates with ``{subject}``. Either raises :class:`ConfigError`, which
+names the key (``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer
+(``/relations/ids/1``). :func:`as_dict` gives the resolved section back (defaults filled
+in), which is what a built dataset records as its spec.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal
+
+import jsonschema
 
 from kedit.data import queries, subjects, targets, templates
 from kedit.data.errors import ConfigError
 from kedit.data.sparql import WIKIDATA
+from kedit.spec.schema import dataclass_schema
+from kedit.util import help_field
 
-ROOT = "dataset.wikidata"
-
-
-def _help(text: str, check: Callable[[object], object] | None = None, min_items: int | None = None, **kw):
-    """A field with help text, an optional validator (a :mod:`queries` checker raising
-    ValueError) and, for a list, the least number of items (also written to the JSON Schema)."""
-    metadata = {"help": text, "check": check, **({"minItems": min_items} if min_items is not None else {})}
-    return field(metadata=metadata, **kw)
-
-
-def _non_negative(value: int) -> int:
-    if value < 0:
-        raise ValueError(f"{value!r} is negative")
-    return value
+#: The keys of :data:`queries.VALUE_TYPES`, spelled out so the schema lists them (a test checks they agree).
+ValueType = Literal["item", "time", "quantity"]
 
 
 def _non_empty(value: str) -> str:
@@ -42,139 +40,134 @@ def _non_empty(value: str) -> str:
 
 @dataclass
 class RelationsConfig:
-    sample: int | None = _help(
-        "How many relations to draw (seeded) from the candidates; the paper uses 100. null: all candidates.",
-        queries.positive_int, default=None)
-    ids: list[str] | None = _help(
-        "Explicit relation P-ids; they replace discovery of the properties used on the subject class.",
-        queries.property_id, default=None)
-    exclude: list[str] = _help(
-        "P-ids never used (P31 'instance of' is the same for every human).",
-        queries.property_id, default_factory=lambda: ["P31"])
-    allow_fewer: bool = _help(
-        "If the knowledge base offers fewer usable relations than asked, warn and build with them "
-        "(recorded in the provenance) instead of failing.", default=False)
-    value_types: list[str] = _help(
-        "Value types of the relations: item (objects are labelled items, as in the paper), time (a "
-        "date, written as its year), quantity (a number).", queries.value_type,
-        min_items=1, default_factory=lambda: ["item"])
-    min_subjects: int = _help(
-        "Least number of distinct labelled subjects a discovered relation needs.", queries.positive_int, default=3)
-    scan_humans: int = _help(
-        "Discovery looks at this many subjects of the subject class (a LIMIT that keeps the query "
-        "within live Wikidata's time limit).", queries.positive_int, default=20000)
-    pool: int = _help(
-        "LIMIT of each relation's fact query: the facts the edit triple and neighbours are drawn from.",
-        queries.positive_int, default=10000)
+    sample: int | None = help_field(
+        None, "How many relations to draw (seeded) from the candidates; the paper uses 100. null: all candidates.",
+        minimum=1)
+    ids: list[str] | None = help_field(
+        None, "Explicit relation P-ids; they replace discovery of the properties used on the subject class.",
+        check=queries.property_id)
+    exclude: list[str] = help_field(
+        ["P31"], "P-ids never used (P31 'instance of' is the same for every human).", check=queries.property_id)
+    allow_fewer: bool = help_field(
+        False, "If the knowledge base offers fewer usable relations than asked, warn and build with them "
+        "(recorded in the provenance) instead of failing.")
+    value_types: list[ValueType] = help_field(
+        ["item"], "Value types of the relations: item (objects are labelled items, as in the paper), time (a "
+        "date, written as its year), quantity (a number).", minItems=1)
+    min_subjects: int = help_field(
+        3, "Least number of distinct labelled subjects a discovered relation needs.", minimum=1)
+    scan_humans: int = help_field(
+        20000, "Discovery looks at this many subjects of the subject class (a LIMIT that keeps the query "
+        "within live Wikidata's time limit).", minimum=1)
+    pool: int = help_field(
+        10000, "LIMIT of each relation's fact query: the facts the edit triple and neighbours are drawn from.",
+        minimum=1)
 
 
 @dataclass
 class SubjectsConfig:
-    policy: str = _help(
-        "same: one name for every row; distinct: a different name per row; original: the real subject.",
-        subjects.POLICIES.check, default="same")
-    name: str = _help("The name used by the 'same' policy.", _non_empty, default="John Smith")
-    names: str | list[str] = _help(
-        "Names for 'distinct': 'builtin' (kedit/data/names/names.txt), a list, or a text file (one per line).",
-        default="builtin")
+    policy: str = help_field(
+        "same", "same: one name for every row; distinct: a different name per row; original: the real subject.",
+        enum=subjects.POLICIES.names())
+    name: str = help_field("John Smith", "The name used by the 'same' policy.", check=_non_empty)
+    names: str | list[str] = help_field(
+        "builtin", "Names for 'distinct': 'builtin' (kedit/data/names/names.txt), a list, or a text file (one per line).")
 
 
 @dataclass
 class TemplatesConfig:
-    edit: str = _help(
-        "Edit prompt; {subject} and {relation} are filled in.", templates.check, default="{subject}'s {relation} is")
-    paraphrase: list[str] = _help(
-        "Paraphrase prompts, rendered with the row's subject.", templates.check,
-        default_factory=lambda: ["The name of the {relation} of {subject} is"])
-    neighborhood: str | None = _help(
-        "Prompt for specificity neighbours; null: the edit template.", templates.check, default=None)
+    edit: str = help_field(
+        "{subject}'s {relation} is", "Edit prompt; {subject} and {relation} are filled in.", check=templates.check)
+    paraphrase: list[str] = help_field(
+        ["The name of the {relation} of {subject} is"], "Paraphrase prompts, rendered with the row's subject.",
+        check=templates.check)
+    neighborhood: str | None = help_field(
+        None, "Prompt for specificity neighbours; null: the edit template.", check=templates.check)
 
 
 @dataclass
 class NeighborsConfig:
-    same_relation: int = _help(
-        "Neighbour prompts per row about another subject, same relation.", _non_negative, default=1)
-    other_relation: int = _help(
-        "Neighbour prompts per row about another subject, another relation.", _non_negative, default=1)
+    same_relation: int = help_field(
+        1, "Neighbour prompts per row about another subject, same relation.", minimum=0)
+    other_relation: int = help_field(
+        1, "Neighbour prompts per row about another subject, another relation.", minimum=0)
 
 
 @dataclass
 class WikidataConfig:
-    endpoint: str = _help("SPARQL endpoint URL, or 'offline'/'snapshot' for the embedded snapshot.", default=WIKIDATA)
-    seed: int = _help("Seed of every random choice (relations, triples, names, targets, neighbours).", default=0)
-    language: str = _help("Label language.", queries.language, default="en")
-    subject_class: str = _help("Q-id the subjects are instances of (wdt:P31); Q5 = human.", queries.item_id, default="Q5")
-    query: str | None = _help(
-        "Raw SPARQL returning ?subject ?subjectLabel ?relation ?relationLabel ?object ?objectLabel; "
-        "replaces discovery and the per-relation fact queries.", default=None)
-    per_relation: int = _help("Edit rows per relation, each about a different subject.", queries.positive_int, default=1)
-    target: str = _help(
-        "object: target_new is the true object (fictitious subjects, the paper); counterfactual: target_new "
-        "is another object of the same relation and target_true the real one.", targets.POLICIES.check,
-        default="object")
+    endpoint: str = help_field(WIKIDATA, "SPARQL endpoint URL, or 'offline'/'snapshot' for the embedded snapshot.")
+    seed: int = help_field(0, "Seed of every random choice (relations, triples, names, targets, neighbours).")
+    language: str = help_field("en", "Label language.", check=queries.language)
+    subject_class: str = help_field("Q5", "Q-id the subjects are instances of (wdt:P31); Q5 = human.", check=queries.item_id)
+    query: str | None = help_field(
+        None, "Raw SPARQL returning ?subject ?subjectLabel ?relation ?relationLabel ?object ?objectLabel; "
+        "replaces discovery and the per-relation fact queries.")
+    per_relation: int = help_field(1, "Edit rows per relation, each about a different subject.", minimum=1)
+    target: str = help_field(
+        "object", "object: target_new is the true object (fictitious subjects, the paper); counterfactual: target_new "
+        "is another object of the same relation and target_true the real one.", enum=targets.POLICIES.names())
     relations: RelationsConfig = field(default_factory=RelationsConfig, metadata={"help": "Relation selection."})
     subjects: SubjectsConfig = field(default_factory=SubjectsConfig, metadata={"help": "Subject policy."})
     templates: TemplatesConfig = field(default_factory=TemplatesConfig, metadata={"help": "Prompt templates."})
     neighbors: NeighborsConfig = field(default_factory=NeighborsConfig, metadata={"help": "Specificity prompts."})
 
 
-def _type_name(tp) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    """The section's JSON Schema, generated from :class:`WikidataConfig` as ``kedit schema`` does."""
+    return jsonschema.Draft202012Validator(dataclass_schema(WikidataConfig))
 
 
-def _matches(value: object, tp) -> bool:
-    """Whether ``value`` fits the annotation ``tp`` (the few forms used above)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, a) for a in args)
-    if origin is list:
-        return isinstance(value, list) and all(_matches(v, args[0]) for v in value)
-    if tp is type(None):
-        return value is None
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, tp)
+def _reason(err: jsonschema.ValidationError) -> str:
+    """A schema error's message, with unknown keys and alternatives of plain types spelled out."""
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = list(err.schema.get("properties", {}))
+        unknown = sorted(key for key in err.instance if key not in known)
+        return f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+    if err.validator in ("anyOf", "oneOf") and err.context and all(c.validator == "type" for c in err.context):
+        kinds = " or ".join(repr(c.validator_value) for c in err.context)
+        return f"{err.instance!r} is not of type {kinds}"
+    return err.message
 
 
-def _check(value: object, check, where: str) -> None:
-    """Run the field's validator on the value, or on each item of a list; name the failing key."""
-    items = value if isinstance(value, list) else [value]
-    for i, item in enumerate(items):
+def _check(value: object, check, path: tuple) -> None:
+    """Run a field's validator on the value, or on each item of a list; name the failing key."""
+    items = enumerate(value) if isinstance(value, list) else [(None, value)]
+    for i, item in items:
         if item is None:
             continue
         try:
             check(item)
         except ValueError as err:
-            raise ConfigError(f"{where}{f'[{i}]' if isinstance(value, list) else ''}: {err}") from err
+            raise ConfigError(str(err), path if i is None else (*path, i)) from err
 
 
-def _parse(cls, raw: object, where: str):
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {raw!r}")
+def _build(cls, raw: Mapping, path: tuple):
+    """A dataclass from a schema-valid mapping, running the fields' ``check`` validators
+    (the value checks a JSON Schema keyword cannot express)."""
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
     values = {}
-    for name, value in raw.items():
-        tp, key = hints[name], f"{where}.{name}"
-        if dataclasses.is_dataclass(tp):  # an empty YAML section (None) means all defaults
-            values[name] = _parse(tp, {} if value is None else value, key)
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
             continue
-        if not _matches(value, tp):
-            raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
-        if isinstance(value, list) and len(value) < known[name].metadata.get("minItems", 0):
-            raise ConfigError(f"{key}: needs at least {known[name].metadata['minItems']} item(s)")
-        if known[name].metadata.get("check") is not None:
-            _check(value, known[name].metadata["check"], key)
-        values[name] = value
+        value, where = raw[f.name], (*path, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            value = _build(hints[f.name], value, where)
+        elif f.metadata.get("check") is not None:
+            _check(value, f.metadata["check"], where)
+        values[f.name] = value
     return cls(**values)
 
 
 def parse_config(raw: Mapping | None) -> WikidataConfig:
-    """Validate a ``dataset.wikidata`` mapping (``None`` = all defaults) into a :class:`WikidataConfig`."""
-    return _parse(WikidataConfig, raw if raw is not None else {}, ROOT)
+    """Validate a ``dataset.wikidata`` mapping (``None`` = all defaults) against the section's
+    JSON Schema, then build a :class:`WikidataConfig` from it; raises :class:`ConfigError`
+    naming the first bad key."""
+    raw = {} if raw is None else raw
+    err = jsonschema.exceptions.best_match(_validator().iter_errors(raw))  # the most relevant one
+    if err is not None:
+        raise ConfigError(_reason(err), list(err.absolute_path))
+    return _build(WikidataConfig, raw, ())
 
 
 def as_dict(cfg: WikidataConfig) -> dict:

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+#: Where in a spec the section :class:`ConfigError` is about lives.
+WIKIDATA_SECTION = "dataset.wikidata"
+
 
 class DataError(Exception):
     """Base class: a dataset could not be built, read or published; the message says where."""
 
 
 class ConfigError(DataError, ValueError):
-    """A bad ``dataset.wikidata`` value; the message names its key."""
+    """A bad ``dataset.wikidata`` value.
+
+    ``path`` holds the keys and list indices that lead to it inside the section
+    (``("relations", "ids", 1)``); ``pointer`` is the same as a JSON pointer
+    (``/relations/ids/1``, "" for the section itself) and ``reason`` says what is wrong.
+    The message names the key as ``dataset.wikidata.relations.ids[1]: <reason>``.
+    """
+
+    def __init__(self, reason: str, path: Sequence[str | int] = ()):
+        self.reason = reason
+        self.path = tuple(path)
+        super().__init__(f"{self.key}: {reason}")
+
+    @property
+    def pointer(self) -> str:
+        return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in self.path)
+
+    @property
+    def key(self) -> str:
+        return WIKIDATA_SECTION + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
 
 
 class SparqlError(DataError):

@@ -19,9 +19,9 @@ import yaml
 
 from kedit.data import schema
 from kedit.data.builder import BuiltDataset
-from kedit.util import canonical_json, sha256
 from kedit.data.card import render_card
 from kedit.data.errors import DatasetPathError
+from kedit.util import atomic_path, canonical_json, sha256, write_atomic
 
 FILES = ("data.jsonl", "data.parquet", "spec.yaml", "fingerprint.json", "provenance.json", "README.md")
 
@@ -35,7 +35,8 @@ def _json(value) -> str:
 
 
 def write_dataset(built: BuiltDataset, out: Path | str) -> Path:
-    """Write every file of :data:`FILES` under ``out`` (created); return ``out``."""
+    """Write every file of :data:`FILES` under ``out`` (created); return ``out``. Each file is
+    written atomically (a reader sees the old file or the new one, never half of one)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     order = list(schema.fields())
@@ -48,12 +49,13 @@ def write_dataset(built: BuiltDataset, out: Path | str) -> Path:
         "spec_sha256": sha256(canonical_json(built.spec)),
         "data_jsonl_sha256": sha256(jsonl),
     }
-    (out / "data.jsonl").write_text(jsonl, encoding="utf-8")
-    datasets.Dataset.from_list(rows, features=schema.features()).to_parquet(str(out / "data.parquet"))
-    (out / "spec.yaml").write_text(spec_text, encoding="utf-8")
-    (out / "fingerprint.json").write_text(_json(fingerprint), encoding="utf-8")
-    (out / "provenance.json").write_text(_json(built.provenance), encoding="utf-8")
-    (out / "README.md").write_text(render_card(built.spec, built.provenance["counts"], rows), encoding="utf-8")
+    write_atomic(out / "data.jsonl", jsonl)
+    with atomic_path(out / "data.parquet") as tmp:
+        datasets.Dataset.from_list(rows, features=schema.features()).to_parquet(str(tmp))
+    write_atomic(out / "spec.yaml", spec_text)
+    write_atomic(out / "fingerprint.json", _json(fingerprint))
+    write_atomic(out / "provenance.json", _json(built.provenance))
+    write_atomic(out / "README.md", render_card(built.spec, built.provenance["counts"], rows))
     return out
 
 

@@ -7,7 +7,6 @@ schema error at ``/methods/0/hparams/v_lr`` can be reported as ``spec.yaml:14``.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,10 +175,7 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
             try:
                 ds["wikidata"] = as_dict(parse_config(ds["wikidata"]))
             except ConfigError as e:
-                # the builder names the key as dataset.wikidata.a.b[1]: point at that line
-                key = re.match(r"dataset\.wikidata((?:\.\w+|\[\d+\])*)", str(e))
-                sub = re.sub(r"\[(\d+)\]", r"/\1", key.group(1)).replace(".", "/") if key else ""
-                problem(f"{where}/wikidata{sub}", str(e))
+                problem(f"{where}/wikidata{e.pointer}", e.reason)
         datasets[name] = ds
     model_presets = SECTIONS["model"](**(data.get("model") or {})).preset_hparams()
     presets = data.get("hparams") or {}

@@ -52,11 +52,23 @@ def test_literal_valued_relations(offline_client):
             == {"P570", "P1350", "P1971", "P2031", "P2032"})  # P569: 2 subjects, under the default min_subjects 3
 
 
-@pytest.mark.parametrize("value, message", [(["date"], r"value_types\[0\]: 'date' is not a value type"),
-                                            ([], "value_types: needs at least 1 item")])
+@pytest.mark.parametrize("value, message", [(["date"], r"value_types\[0\]: 'date' is not one of \['item', 'time', 'quantity'\]"),
+                                            ([], r"value_types: \[\] should be non-empty")])
 def test_bad_value_types(offline_client, value, message):
     with pytest.raises(ConfigError, match=message):
         build(offline_client, relations={"sample": 6, "value_types": value})
+
+
+def test_the_schema_lists_every_value_type_and_policy():
+    """The choices the schema offers are the ones the queries and the registries know."""
+    from kedit.data import queries, subjects, targets
+    from kedit.data.config import WikidataConfig
+    from kedit.spec.schema import dataclass_schema
+
+    props = dataclass_schema(WikidataConfig)["properties"]
+    assert props["relations"]["properties"]["value_types"]["items"]["enum"] == list(queries.VALUE_TYPES)
+    assert props["subjects"]["properties"]["policy"]["enum"] == subjects.POLICIES.names()
+    assert props["target"]["enum"] == targets.POLICIES.names()
 
 
 def test_same_policy(offline_client):
@@ -183,6 +195,7 @@ def test_relation_id_that_is_not_a_p_id(offline_client, bad):
     with pytest.raises(ConfigError) as err:
         build(offline_client, relations={"ids": ["P19", bad]})
     assert "dataset.wikidata.relations.ids[1]" in str(err.value) and repr(bad) in str(err.value)
+    assert err.value.pointer == "/relations/ids/1"
 
 
 @pytest.mark.parametrize("key", ["edit", "neighborhood"])
@@ -196,6 +209,7 @@ def test_paraphrase_template_without_subject(offline_client):
     with pytest.raises(ConfigError) as err:
         build(offline_client, templates={"paraphrase": ["{subject} has {relation}", "Nobody's {relation}"]})
     assert "dataset.wikidata.templates.paraphrase[1]" in str(err.value) and "Nobody's {relation}" in str(err.value)
+    assert err.value.pointer == "/templates/paraphrase/1"
 
 
 def test_template_with_unknown_field(offline_client):
@@ -216,14 +230,18 @@ def test_missing_name_file(offline_client, tmp_path):
 
 @pytest.mark.parametrize("section,message", [
     ({"relation": {}}, r"dataset\.wikidata: unknown key\(s\) 'relation'"),
-    ({"relations": ["P19"]}, r"dataset\.wikidata\.relations: expected a mapping"),
-    ({"subjects": {"policy": "random"}}, r"dataset\.wikidata\.subjects\.policy: unknown subject policy 'random'"),
-    ({"target": "new"}, r"dataset\.wikidata\.target: unknown target policy 'new'"),
-    ({"per_relation": 0}, r"dataset\.wikidata\.per_relation: 0 is not a positive integer"),
-    ({"seed": "1"}, r"dataset\.wikidata\.seed: expected int"),
+    ({"relations": ["P19"]}, r"dataset\.wikidata\.relations: \['P19'\] is not of type 'object'"),
+    ({"subjects": {"policy": "random"}}, r"dataset\.wikidata\.subjects\.policy: 'random' is not one of \['distinct', 'original', 'same'\]"),
+    ({"target": "new"}, r"dataset\.wikidata\.target: 'new' is not one of \['counterfactual', 'object'\]"),
+    ({"per_relation": 0}, r"dataset\.wikidata\.per_relation: 0 is less than the minimum of 1"),
+    ({"seed": "1"}, r"dataset\.wikidata\.seed: '1' is not of type 'integer'"),
+    ({"relations": {"sample": "all"}}, r"dataset\.wikidata\.relations\.sample: 'all' is not of type 'integer' or 'null'"),
     ({"language": "EN"}, r"dataset\.wikidata\.language: 'EN' is not a language code"),
-    ({"neighbors": {"same_relation": -1}}, r"dataset\.wikidata\.neighbors\.same_relation: -1 is negative"),
+    ({"neighbors": {"same_relation": -1}}, r"dataset\.wikidata\.neighbors\.same_relation: -1 is less than the minimum of 0"),
 ])
 def test_config_errors_name_the_key(offline_client, section, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as err:
         build_dataset({"endpoint": "offline", **section}, offline_client)
+    # the pointer is the key the message names, within the section
+    key = str(err.value).split(": ", 1)[0].removeprefix("dataset.wikidata")
+    assert err.value.pointer == key.replace(".", "/")

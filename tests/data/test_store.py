@@ -7,7 +7,11 @@ import json
 import datasets
 import pytest
 import yaml
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard
 
+from kedit.data import schema
 from kedit.data.builder import build_dataset
 from kedit.data.errors import DatasetPathError
 from kedit.data.store import FILES, load_rows, write_dataset
@@ -29,11 +33,31 @@ def test_writing_twice_gives_identical_bytes(built, tmp_path):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
+def test_the_directory_holds_exactly_the_files(written):
+    """Every file is written through a temporary file beside it; none is left behind."""
+    assert sorted(p.name for p in written.iterdir()) == sorted(FILES)
+
+
 def test_datasets_load_the_directory(written, built, tmp_path):
     loaded = datasets.load_dataset(str(written), cache_dir=str(tmp_path / "hf"))
     train = loaded["train"]
     assert train.num_rows == 5 and train.to_list() == built.rows
     assert str(train.features["neighborhood_prompts"]) == "List({'prompt': Value('string'), 'target': Value('string')})"
+
+
+def test_datasets_read_the_directory_as_its_card_declares(written, built, tmp_path, monkeypatch):
+    """Offline, ``datasets.load_dataset(DIR)`` gives the splits the card's ``configs`` name, each
+    from the file the card names, with the features its ``dataset_info`` declares."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    card = DatasetCard.load(written / "README.md")
+    (config,) = MetadataConfigs.from_dataset_card_data(card.data).values()
+    declared = DatasetInfosDict.from_dataset_card_data(card.data)["default"].features
+    assert config["data_files"] == [{"split": "train", "path": "data.parquet"}] and declared == schema.features()
+    loaded = datasets.load_dataset(str(written), cache_dir=str(tmp_path / "hf"))
+    assert list(loaded) == ["train"] and loaded["train"].features == declared
+    assert loaded["train"].info.builder_name == "parquet"  # data.parquet, as declared; data.jsonl is not read
+    assert loaded["train"].to_list() == built.rows
 
 
 def test_card_front_matter_and_citation(written):
