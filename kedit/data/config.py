@@ -4,7 +4,7 @@
 JSON Schema that ``kedit schema`` generates from these dataclasses (shapes, types, unknown
 keys, ``minimum``, ``minItems``, ``enum``: editors and ``kedit validate`` see them too), then
 the fields' ``check`` validators for what the generated schema does not say: P-id, Q-id and
-language formats (``kedit.spec.schema`` copies no ``pattern`` keyword yet), non-blank names
+language formats (their messages say what a valid id looks like), non-blank names
 and well-formed templates with ``{subject}``. Either raises :class:`ConfigError`, which
 names the key (``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer
 (``/relations/ids/1``). :func:`as_dict` gives the resolved section back (defaults filled
@@ -25,8 +25,7 @@ import jsonschema
 from kedit.data import queries, subjects, targets, templates
 from kedit.data.errors import ConfigError
 from kedit.data.sparql import WIKIDATA
-from kedit.spec.schema import dataclass_schema
-from kedit.util import help_field
+from kedit.util import dataclass_schema, help_field
 
 #: The keys of :data:`queries.VALUE_TYPES`, spelled out so the schema lists them (a test checks they agree).
 ValueType = Literal["item", "time", "quantity"]
