@@ -166,7 +166,7 @@ def test_with_a_tiny_regulariser_the_edited_layer_maps_each_key_to_its_value(tin
     reach every value: there the MLP output must change by exactly what ``mlp_change``
     asks for (the norm inverted up to scale).
     """
-    from kedit.methods.locate import mlp_change
+    from kedit.methods.post_norm import mlp_change
 
     reqs = make_requests(raw_requests)
     ctx = ctx_for(tiny, corpus)
@@ -435,7 +435,7 @@ def test_pmet_asks_each_layer_for_its_share_of_the_stream_move_its_mlp_value_nee
     residual stream by 1/sqrt(2) of what reaching that value moves it: the value minus the
     current MLP output where the MLP output is added as is, the post-MLP norm's change in
     post-norm blocks (Gemma), where the raw difference is in another space."""
-    from kedit.methods.locate import mlp_change, stream_change
+    from kedit.methods.post_norm import mlp_change, stream_change
 
     reqs = make_requests([raw_requests[i] for i in (0, 1, 3)])  # distinct subjects: distinct keys
     ctx = ctx_for(tiny, corpus)
@@ -489,7 +489,7 @@ def test_earlier_keys_enter_the_solve():
 def test_post_norm_inversion_survives_zero_gains(tokenizer):
     """Gemma's post-MLP norm has gains from 0 to hundreds; features with ~0 gain cannot be
     moved, and must not blow the MLP output up (dividing by the gain would)."""
-    from kedit.methods.locate import mlp_change
+    from kedit.methods.post_norm import mlp_change
     from tests.tiny import make_tiny
 
     loaded = make_tiny("gemma3_text", tokenizer)
