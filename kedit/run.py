@@ -151,7 +151,7 @@ def report_dir(spec: Spec, out: Path | None) -> Path:
 
 def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=print) -> Path:
     """Run every cell of ``spec``; returns the report directory."""
-    from kedit.corpus import CorpusError, get_corpus
+    from kedit.stats.corpus import CorpusError, get_corpus
     from kedit.editing.requests import RequestError, make_requests
     from kedit.editing.values import NonFiniteError
     from kedit.evaluate import prefetch_values

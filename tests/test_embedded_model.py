@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kedit.corpus import get_corpus
+from kedit.stats.corpus import get_corpus
 from kedit.editing.requests import make_requests
 from kedit.evaluate import edit_and_evaluate
 from kedit.methods import EditContext, StatsSettings

@@ -6,9 +6,9 @@ import logging
 
 import torch
 
-from kedit.corpus import text_files
-from kedit.editing import stats
-from kedit.editing.stats import second_moments, windows
+from kedit.stats.corpus import text_files
+from kedit.stats import moments as stats
+from kedit.stats.moments import second_moments, windows
 from kedit.models.architecture import layer_module
 from kedit.models.hooks import record
 

@@ -17,11 +17,11 @@ from functools import partial
 
 import torch
 
-from kedit.corpus import Corpus
+from kedit.stats.corpus import Corpus
 from kedit.editing.context import context_templates
 from kedit.editing.requests import EditRequest
 from kedit.editing.shared_values import JobValues, SharedValues, ValueJob
-from kedit.editing.stats import SecondMoment, second_moments
+from kedit.stats.moments import SecondMoment, second_moments
 from kedit.editing.values import VALUE_OPTIMISERS, NonFiniteError
 from kedit.models.architecture import get_module
 from kedit.models.load import LoadedModel

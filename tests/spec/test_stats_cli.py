@@ -13,8 +13,8 @@ import torch
 from click.testing import CliRunner
 
 from kedit.cli import main
-from kedit.corpus import Corpus, text_files
-from kedit.editing import stats as stats_mod
+from kedit.stats.corpus import Corpus, text_files
+from kedit.stats import moments as stats_mod
 from kedit.models import load_model
 from tests.tiny import SENTENCES
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from kedit import __version__
-from kedit.editing.stats import StatsKey, _cache_path
+from kedit.stats.moments import StatsKey, _cache_path
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

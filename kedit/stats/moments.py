@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from kedit.corpus import Corpus
 from kedit.models.architecture import layer_module
 from kedit.models.hooks import record, run_stopping
 from kedit.paths import cache_dir
+from kedit.stats.corpus import Corpus
 from kedit.util import atomic_path
 
 log = logging.getLogger(__name__)
