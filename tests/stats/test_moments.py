@@ -18,7 +18,7 @@ from kedit.models.architecture import layer_module
 from kedit.models.hooks import record
 from kedit.stats import moments
 from kedit.stats.corpus import Corpus, text_files
-from kedit.stats.moments import second_moments, windows
+from kedit.stats.moments import StatsKey, cache_path, model_folder, second_moments, windows
 from tests.tiny import SENTENCES
 
 
@@ -49,6 +49,20 @@ def test_a_second_run_reads_the_cache(tiny, tmp_path, monkeypatch):
     again = second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
     assert torch.equal(first[1].moment, again[1].moment)
     assert not list((tmp_path / "s").rglob("tmp-*")), "no temporary file is left behind"
+    assert not list((tmp_path / "s").rglob("*.tmp")), "nor one of kedit.util.atomic_path's"
+
+
+def test_the_cache_key_digest_and_layout_are_those_of_caches_already_on_disk(tmp_path):
+    """Fixed strings: a change here means every user's ~/.cache/kedit/stats is silently recomputed."""
+    key = StatsKey("f" * 40 + "é", "model.layers.4.mlp.down_proj", "c" * 64, 2000, 128, "float32")
+    assert key.digest() == "fe17fd7ac0b6e61e62626908d4ae8c6c"
+    assert model_folder(key.model_fingerprint, tmp_path) == tmp_path / ("f" * 16)
+    assert cache_path(key, tmp_path) == tmp_path / ("f" * 16) / "model.layers.4.mlp.down_proj-fe17fd7ac0b6e61e62626908d4ae8c6c.pt"
+
+
+def test_the_default_cache_root_is_stats_under_kedit_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEDIT_CACHE", str(tmp_path / "cache"))
+    assert model_folder("0123456789abcdef0123") == tmp_path / "cache" / "stats" / "0123456789abcdef"
 
 
 def test_a_different_sample_count_is_a_different_cache_entry(tiny, tmp_path):
