@@ -24,7 +24,7 @@ LAYERS = {"smollm2-135m": [4, 5, 6, 7, 8], "gemma3-270m": [2, 3, 4, 5]}
 
 
 def child(args) -> dict:
-    from kedit.corpus import get_corpus
+    from kedit.stats.corpus import get_corpus
     from kedit.data.store import load_rows
     from kedit.editing.requests import make_requests
     from kedit.methods import EditContext, StatsSettings, get_method

@@ -21,8 +21,8 @@ def child(args) -> dict:
     import os
 
     os.environ["KEDIT_CACHE"] = tempfile.mkdtemp(prefix="kedit-bench-stats-")
-    from kedit.corpus import get_corpus
-    from kedit.editing.stats import accumulate, windows
+    from kedit.stats.corpus import get_corpus
+    from kedit.stats.moments import accumulate, windows
     from kedit.models import load_model
 
     loaded = load_model(args.model)  # de-quantised weights come from ~/.cache via the model loader

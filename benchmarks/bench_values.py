@@ -30,7 +30,7 @@ MODES = ("batched", "one_by_one", "reference_loop")
 
 
 def child(args) -> dict:
-    from kedit.corpus import get_corpus
+    from kedit.stats.corpus import get_corpus
     from kedit.data.store import load_rows
     from kedit.editing.requests import make_requests
     from kedit.experiment.evaluate import edit_and_evaluate

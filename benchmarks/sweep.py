@@ -32,7 +32,7 @@ def main() -> None:
     log = RESULTS / f"{name}.jsonl"
     RESULTS.mkdir(parents=True, exist_ok=True)
 
-    from kedit.corpus import get_corpus
+    from kedit.stats.corpus import get_corpus
     from kedit.data.store import load_rows
     from kedit.editing.requests import make_requests
     from kedit.experiment.evaluate import edit_and_evaluate

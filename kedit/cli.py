@@ -212,8 +212,8 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 
     import torch.distributed as dist
 
-    from kedit.corpus import CorpusError, get_corpus
-    from kedit.editing.stats import second_moments
+    from kedit.stats.corpus import CorpusError, get_corpus
+    from kedit.stats.moments import second_moments
 
     model, settings, wanted = _stats_target(target, layers)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -250,7 +250,7 @@ def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> N
     """Publish every cached statistics file of MODEL_NAME (with a card) as a Hub dataset repo."""
     import tempfile
 
-    from kedit.editing.stats_hub import StatsShareError, cached_files, export, push
+    from kedit.stats.hub import StatsShareError, cached_files, export, push
     from kedit.spec.model import ModelSection
 
     loaded = _loaded(ModelSection(name=model_name))
@@ -267,7 +267,7 @@ def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> N
 @click.option("--model", "model_name", required=True, help="The model the statistics are for (its fingerprint is checked).")
 def stats_pull(source: str, model_name: str) -> None:
     """Import statistics from a Hub repo (ORG/NAME) or a local folder into the cache."""
-    from kedit.editing.stats_hub import StatsShareError, import_files, pull
+    from kedit.stats.hub import StatsShareError, import_files, pull
     from kedit.spec.model import ModelSection
 
     loaded = _loaded(ModelSection(name=model_name))

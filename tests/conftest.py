@@ -28,6 +28,16 @@ def tiny(request, tokenizer):
     return make_tiny(request.param, tokenizer)
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tokenizer):
+    """A tiny random llama saved with its tokenizer, for tests that load a model by path (CLI, specs)."""
+    path = tmp_path_factory.mktemp("tiny-llama")
+    loaded = make_tiny("llama", tokenizer)
+    loaded.model.save_pretrained(path)
+    loaded.tokenizer.save_pretrained(path)
+    return path
+
+
 @pytest.fixture
 def raw_requests():
     return [

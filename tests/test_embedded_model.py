@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kedit.corpus import get_corpus
+from kedit.stats.corpus import get_corpus
 from kedit.editing.requests import make_requests
 from kedit.methods import EditContext, StatsSettings
 from kedit.models import load_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kedit.corpus import text_files
+from kedit.stats.corpus import text_files
 from kedit.editing.keys import compute_keys, subject_states
 from kedit.editing.requests import group_indices, make_requests
 from kedit.editing.values import optimize_values
@@ -401,7 +401,7 @@ def test_alphaedit_leaves_preserved_keys_outputs_unchanged(tiny, raw_requests, c
     """Keys of the statistics corpus span the preserved space: the update maps them to ~0
     (relative to what it does to the edited keys). Two windows of 16 tokens leave most of
     the 64 key dimensions free."""
-    from kedit.editing.stats import windows
+    from kedit.stats.moments import windows
 
     reqs = make_requests(raw_requests)
     ctx = EditContext(tiny, StatsSettings(corpus=corpus, n_samples=2, max_length=16), progress=False)

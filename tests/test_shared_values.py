@@ -88,7 +88,7 @@ def test_other_value_settings_or_sites_are_optimised_apart(llama, raw_requests, 
 def test_cells_of_a_batch_charge_their_share_of_values_optimised_ahead(llama, raw_requests, calls, tmp_path, monkeypatch):
     """The cells' metrics are those of cells that optimise their own values; the time of the
     joint run is in their edit time."""
-    from kedit.corpus import text_files
+    from kedit.stats.corpus import text_files
     from kedit.methods import StatsSettings
     from tests.tiny import SENTENCES
 

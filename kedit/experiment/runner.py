@@ -17,12 +17,16 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from kedit.corpus import CorpusError, get_corpus
 from kedit.editing.values import NonFiniteError
 from kedit.experiment.cell import Cell, CellRecord
 from kedit.experiment.data import Dataset, materialise
 from kedit.experiment.errors import RunError
-from kedit.experiment.evaluate import BeforeStates, Scores, edit_and_evaluate, edit_sequentially
+from kedit.experiment.evaluate import (
+    BeforeStates,
+    Scores,
+    edit_and_evaluate,
+    edit_sequentially,
+)
 from kedit.experiment.plan import Batch, check_sizes, plan
 from kedit.experiment.store import CellStore
 from kedit.methods import EditContext, StatsSettings, value_store
@@ -32,6 +36,7 @@ from kedit.models.offload import OffloadError
 from kedit.provenance import code_fingerprint
 from kedit.report.build import build_report, write_report
 from kedit.spec.model import Spec
+from kedit.stats.corpus import CorpusError, get_corpus
 from kedit.util import sha256
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from functools import partial
 
 import torch
 
-from kedit.corpus import Corpus
 from kedit.editing.prefixes import context_templates
 from kedit.editing.shared_values import JobValues, SharedValues, ValueJob
-from kedit.editing.stats import SecondMoment, second_moments
 from kedit.editing.values import VALUE_OPTIMISERS
 from kedit.models.load import LoadedModel
+from kedit.stats.corpus import Corpus
+from kedit.stats.moments import SecondMoment, second_moments
 
 
 @dataclass

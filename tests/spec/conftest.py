@@ -1,4 +1,4 @@
-"""A tiny model on disk, a small dataset and corpus, and a spec that runs in seconds."""
+"""A small dataset and corpus, and a spec over the tiny model on disk (``tiny_model_dir``, tests/conftest.py) that runs in seconds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from tests.tiny import SENTENCES, make_tiny
+from tests.tiny import SENTENCES
 
 ROWS = [
     dict(subject="John Smith", prompt="{}'s birthplace is", target_new="Tokyo",
@@ -23,15 +23,6 @@ ROWS = [
          paraphrase_prompts=["The name of the occupation of John Smith is"],
          neighborhood_prompts=[{"prompt": "Bob Jones's occupation is", "target": "actor"}]),
 ]
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, tokenizer):
-    path = tmp_path_factory.mktemp("tiny-llama")
-    loaded = make_tiny("llama", tokenizer)
-    loaded.model.save_pretrained(path)
-    loaded.tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.fixture

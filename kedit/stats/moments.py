@@ -19,18 +19,20 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from kedit.corpus import Corpus
 from kedit.models.architecture import layer_module
 from kedit.models.hooks import record, run_stopping
 from kedit.paths import cache_dir
-from kedit.util import atomic_path
+from kedit.stats.corpus import Corpus
+from kedit.util import atomic_path, sha256
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class StatsKey:
-    model_fingerprint: str
+    """What one cached second moment was computed from; every field enters its file name's digest."""
+
+    model_fingerprint: str  # hex fingerprint of the weights (LoadedModel.fingerprint)
     module: str  # e.g. "model.layers.4.mlp.down_proj"
     corpus_fingerprint: str
     n_samples: int  # windows of max_length tokens
@@ -38,6 +40,13 @@ class StatsKey:
     dtype: str  # dtype the model ran in
 
     def digest(self) -> str:
+        """32 hex characters naming this key in the cache.
+
+        Deliberately not :func:`kedit.util.sha256`: that hashes compact, non-ASCII-escaped JSON,
+        while cache files already on disk (``~/.cache/kedit/stats``) are named by the SHA-256 of
+        ``json.dumps(..., sort_keys=True)`` with its default separators and ASCII escaping.
+        Keep this bit-identical, or every existing cache is silently recomputed.
+        """
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -62,9 +71,15 @@ def windows(tok, corpus: Corpus, max_length: int) -> Iterator[list[int]]:
         yield buf
 
 
-def _cache_path(key: StatsKey, root: Path | None) -> Path:
-    root = root or cache_dir() / "stats"
-    return root / key.model_fingerprint[:16] / f"{key.module}-{key.digest()}.pt"
+def model_folder(model_fingerprint: str, root: Path | None = None) -> Path:
+    """The folder of every cached statistics file of one model: ``ROOT/<fingerprint[:16]>``,
+    ``ROOT`` being ``root`` or ``$KEDIT_CACHE/stats``."""
+    return (root or cache_dir() / "stats") / model_fingerprint[:16]
+
+
+def cache_path(key: StatsKey, root: Path | None = None) -> Path:
+    """Where the second moment of ``key`` is cached: ``model_folder(...)/<module>-<digest>.pt``."""
+    return model_folder(key.model_fingerprint, root) / f"{key.module}-{key.digest()}.pt"
 
 
 def _load(path: Path, key: StatsKey) -> SecondMoment | None:
@@ -106,7 +121,8 @@ def _world() -> tuple[int, int]:
 
 @dataclass
 class Partial:
-    """Running sums of one rank: ``next_window`` is the first corpus window not yet covered."""
+    """Running sums of one rank: ``sums[layer]`` is Σ k kᵀ, (d_in, d_in) float64 on the CPU,
+    over ``count`` token positions; ``next_window`` is the first corpus window not yet covered."""
 
     sums: dict[int, torch.Tensor]
     count: int
@@ -228,17 +244,17 @@ def second_moments(
         layer: StatsKey(loaded.fingerprint, loaded.arch.mlp_out.format(layer), corpus.fingerprint, n_samples, max_length, dtype)
         for layer in layers
     }
-    out = {layer: _load(_cache_path(keys[layer], root), keys[layer]) for layer in layers}
+    out = {layer: _load(cache_path(keys[layer], root), keys[layer]) for layer in layers}
     missing = [layer for layer in layers if out[layer] is None]
     if missing:
         rank, world = _world()
-        first = _cache_path(keys[missing[0]], root)
-        tag = hashlib.sha256("".join(keys[layer].digest() for layer in missing).encode()).hexdigest()[:16]
+        first = cache_path(keys[missing[0]], root)
+        tag = sha256("".join(keys[layer].digest() for layer in missing))[:16]  # = sha256 of the UTF-8 bytes, as before
         checkpoint = first.parent / f"partial-{tag}-rank{rank}of{world}.pt"
         for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress, checkpoint).items():
             stat = SecondMoment(moment=(total / count).float(), count=count, key=keys[layer])
             if rank == 0:
-                _save(_cache_path(keys[layer], root), stat)
+                _save(cache_path(keys[layer], root), stat)
             out[layer] = stat
         checkpoint.unlink(missing_ok=True)
         if world > 1:

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 from kedit import __version__
-from kedit.editing.stats import StatsKey, _cache_path
+from kedit.stats.moments import StatsKey, cache_path, model_folder
+from kedit.util import atomic_path, write_atomic
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -33,13 +34,20 @@ def _read_key(path: Path) -> StatsKey:
         raise StatsShareError(f"{path} is not a kedit statistics file ({e})") from None
 
 
+def _copy_atomic(source: Path, target: Path) -> None:
+    """Copy a file so that a reader of ``target`` never sees half of it (see :func:`kedit.util.atomic_path`)."""
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+
+
 def cached_files(model_fingerprint: str, root: Path | None = None) -> list[Path]:
     """Every cached statistics file of one model."""
-    folder = _cache_path(StatsKey(model_fingerprint, "x", "", 0, 0, ""), root).parent
+    folder = model_folder(model_fingerprint, root)
     return sorted(folder.glob("*.pt")) if folder.exists() else []
 
 
 def card(keys: list[StatsKey], model_name: str) -> str:
+    """The README.md of a statistics repository: Hub metadata, the model fingerprints, one row per file."""
     rows = "\n".join(f"| `{k.module}` | {k.n_samples} | {k.max_length} | {k.dtype} | `{k.corpus_fingerprint[:16]}` |" for k in keys)
     fingerprints = sorted({k.model_fingerprint for k in keys})
     meta = {"license": "cc-by-sa-4.0", "tags": ["kedit", "memit", "knowledge-editing", "second-moment-statistics"], "pretty_name": f"kedit statistics for {model_name}"}
@@ -68,15 +76,15 @@ def export(files: list[Path], model_name: str, out: Path) -> list[StatsKey]:
     """Copy statistics files and a card (README.md) into ``out``, ready for upload."""
     if not files:
         raise StatsShareError("no statistics files to export: compute them first with `kedit stats compute`")
-    out.mkdir(parents=True, exist_ok=True)
     keys = [_read_key(f) for f in files]
     for f in files:
-        shutil.copy2(f, out / f.name)
-    (out / "README.md").write_text(card(keys, model_name), encoding="utf-8")
+        _copy_atomic(f, out / f.name)
+    write_atomic(out / "README.md", card(keys, model_name))
     return keys
 
 
 def push(folder: Path, repo_id: str, private: bool = False, dry_run: bool = False, echo=print) -> None:
+    """Upload the files of ``folder`` (made by :func:`export`) to the Hub dataset repo ``repo_id``."""
     if not REPO_ID.match(repo_id):
         raise StatsShareError(f"repo id {repo_id!r} is not of the form ORG/NAME")
     files = sorted(p.name for p in folder.iterdir() if p.is_file())
@@ -103,14 +111,14 @@ def import_files(folder: Path, model_fingerprint: str, root: Path | None = None)
                 f"{f.name} was computed for model weights {key.model_fingerprint[:16]}…, not for the loaded model "
                 f"({model_fingerprint[:16]}…); refusing it (statistics of other weights give wrong edits)"
             )
-        target = _cache_path(key, root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(f, target)
+        target = cache_path(key, root)
+        _copy_atomic(f, target)
         placed.append(target)
     return placed
 
 
 def pull(repo_id: str, model_fingerprint: str, root: Path | None = None) -> list[Path]:
+    """Download a Hub statistics repo and :func:`import_files` it; returns the cache paths written."""
     if not REPO_ID.match(repo_id):
         raise StatsShareError(f"repo id {repo_id!r} is not of the form ORG/NAME")
     from huggingface_hub import snapshot_download

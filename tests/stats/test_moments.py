@@ -1,0 +1,153 @@
+"""Second moments: correct, cached, atomic, rebuilt when the cache is damaged, resumable, and
+the same when two processes under torchrun share the corpus."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from kedit.models import load_model
+from kedit.models.architecture import layer_module
+from kedit.models.hooks import record
+from kedit.stats import moments
+from kedit.stats.corpus import Corpus, text_files
+from kedit.stats.moments import StatsKey, cache_path, model_folder, second_moments, windows
+from tests.tiny import SENTENCES
+
+
+def _corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n\n".join(SENTENCES))
+    return text_files([str(path)])
+
+
+def test_the_moment_is_the_mean_outer_product_of_the_keys(tiny, tmp_path):
+    corpus = _corpus(tmp_path)
+    got = second_moments(tiny, corpus, [1, 3], n_samples=5, max_length=12, batch_size=2, root=tmp_path / "s", progress=False)
+    wins = list(windows(tiny.tokenizer, corpus, 12))[:5]
+    keys = []
+    for w in wins:
+        with record({"k": (layer_module(tiny.model, tiny.arch, tiny.arch.mlp_out, 3), "input")}) as seen:
+            tiny.model(input_ids=torch.tensor([w]))
+        keys.append(seen["k"][0])
+    k = torch.cat(keys).double()
+    torch.testing.assert_close(got[3].moment.double(), k.T @ k / len(k), rtol=1e-5, atol=1e-6)
+    assert got[3].count == len(k) == sum(len(w) for w in wins)
+
+
+def test_a_second_run_reads_the_cache(tiny, tmp_path, monkeypatch):
+    corpus = _corpus(tmp_path)
+    first = second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    monkeypatch.setattr(moments, "accumulate", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    again = second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert torch.equal(first[1].moment, again[1].moment)
+    assert not list((tmp_path / "s").rglob("tmp-*")), "no temporary file is left behind"
+    assert not list((tmp_path / "s").rglob("*.tmp")), "nor one of kedit.util.atomic_path's"
+
+
+def test_the_cache_key_digest_and_layout_are_those_of_caches_already_on_disk(tmp_path):
+    """Fixed strings: a change here means every user's ~/.cache/kedit/stats is silently recomputed."""
+    key = StatsKey("f" * 40 + "é", "model.layers.4.mlp.down_proj", "c" * 64, 2000, 128, "float32")
+    assert key.digest() == "fe17fd7ac0b6e61e62626908d4ae8c6c"
+    assert model_folder(key.model_fingerprint, tmp_path) == tmp_path / ("f" * 16)
+    assert cache_path(key, tmp_path) == tmp_path / ("f" * 16) / "model.layers.4.mlp.down_proj-fe17fd7ac0b6e61e62626908d4ae8c6c.pt"
+
+
+def test_the_default_cache_root_is_stats_under_kedit_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEDIT_CACHE", str(tmp_path / "cache"))
+    assert model_folder("0123456789abcdef0123") == tmp_path / "cache" / "stats" / "0123456789abcdef"
+
+
+def test_a_different_sample_count_is_a_different_cache_entry(tiny, tmp_path):
+    corpus = _corpus(tmp_path)
+    a = second_moments(tiny, corpus, [1], 2, 12, root=tmp_path / "s", progress=False)
+    b = second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert a[1].count < b[1].count
+    assert len(list((tmp_path / "s").rglob("*.pt"))) == 2
+
+
+def test_a_corrupt_cache_file_is_reported_and_rebuilt(tiny, tmp_path, caplog):
+    corpus = _corpus(tmp_path)
+    first = second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    (path,) = (tmp_path / "s").rglob("*.pt")
+    path.write_bytes(b"not a torch file")
+    with caplog.at_level(logging.WARNING):
+        again = second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert "unusable" in caplog.text and str(path) in caplog.text
+    assert torch.equal(first[1].moment, again[1].moment)
+    assert torch.load(path, weights_only=True)["count"] == first[1].count
+
+
+def _moments(cache: Path) -> dict[str, tuple[torch.Tensor, int]]:
+    out = {}
+    for f in sorted(cache.rglob("*.pt")):
+        if f.name.startswith("partial-"):
+            continue
+        blob = torch.load(f, weights_only=True)
+        out[blob["key"]["module"]] = (blob["moment"], blob["count"])
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_under_torchrun_give_the_single_process_statistics(tmp_path, tiny_model_dir, corpus_file):
+    args = ["stats", "compute", str(tiny_model_dir), "--layers", "1,3", "--corpus", str(corpus_file), "--n-samples", "24"]
+    single, double = tmp_path / "single", tmp_path / "double"
+    env = os.environ | {"HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "kedit.cli", *args], check=True, env=env | {"KEDIT_CACHE": str(single)}, capture_output=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+         "--master-port", str(_free_port()), "-m", "kedit.cli", *args],
+        env=env | {"KEDIT_CACHE": str(double), "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    a, b = _moments(single), _moments(double)
+    assert set(a) == set(b) == {"model.layers.1.mlp.down_proj", "model.layers.3.mlp.down_proj"}
+    for module in a:
+        assert a[module][1] == b[module][1], "every token is counted once across the two ranks"
+        torch.testing.assert_close(a[module][0], b[module][0], rtol=1e-5, atol=1e-7)
+    assert len(list(double.rglob("*.pt"))) == 2, "written once, by rank 0, and no partial file left behind"
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_an_interrupted_pass_resumes_from_its_checkpoint(tmp_path, tiny_model_dir, corpus_file, monkeypatch):
+    loaded = load_model(str(tiny_model_dir))
+    full = text_files([str(corpus_file)])
+    n = len(list(moments.windows(loaded.tokenizer, full, 16)))
+    reference = moments.accumulate(loaded, full, [2], n, 16, batch_size=2, progress=False)
+
+    paragraphs = list(full.texts())
+
+    def dying():  # the corpus stream breaks a third of the way, as a killed job would
+        for i, p in enumerate(paragraphs):
+            if i == len(paragraphs) // 3:
+                raise _Interrupt
+            yield p
+
+    broken = Corpus(name=full.name, fingerprint=full.fingerprint, read=dying)
+    ckpt = tmp_path / "partial.pt"
+    with pytest.raises(_Interrupt):
+        moments.accumulate(loaded, broken, [2], n, 16, batch_size=2, progress=False, checkpoint=ckpt, checkpoint_every=1)
+    saved = torch.load(ckpt, weights_only=True)["next_window"]
+    assert 0 < saved < n
+
+    forwards = []
+    loaded.model.register_forward_pre_hook(lambda m, a, k: forwards.append(1), with_kwargs=True)
+    resumed = moments.accumulate(loaded, full, [2], n, 16, batch_size=2, progress=False, checkpoint=ckpt, checkpoint_every=1)
+    assert len(forwards) == -(-(n - saved) // 2), "only the windows after the checkpoint are computed again"
+    assert resumed[2][1] == reference[2][1]
+    torch.testing.assert_close(resumed[2][0], reference[2][0], rtol=1e-9, atol=1e-9)
