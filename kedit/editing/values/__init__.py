@@ -38,9 +38,9 @@ from kedit.editing.values.rows import PASS_OVERHEAD_TOKENS, first_pass_batches, 
 from kedit.editing.values.settings import NonFiniteError, ValueResult, ValueSettings
 
 __all__ = [
-    "NonFiniteError",
     "PASS_OVERHEAD_TOKENS",
     "VALUE_OPTIMISERS",
+    "NonFiniteError",
     "ValueResult",
     "ValueSettings",
     "first_pass_batches",

@@ -25,7 +25,7 @@ class ModelParts:
     block_returns_tuple: bool  # see ``LoadedModel.block_returns_tuple``
 
     @classmethod
-    def find(cls, loaded, layer: int, sites: Sequence[str], loss_layer: int | None) -> "ModelParts":
+    def find(cls, loaded, layer: int, sites: Sequence[str], loss_layer: int | None) -> ModelParts:
         """sites: module path templates; loss_layer: None for the model's last layer."""
         model, arch = loaded.model, loaded.arch
         loss_layer = loaded.n_layers - 1 if loss_layer is None else loss_layer

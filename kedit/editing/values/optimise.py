@@ -51,7 +51,7 @@ def optimize_values(
     steps = torch.zeros(G, dtype=torch.long, device=device)
     last_loss = torch.zeros(G, device=device)
     last_nll = torch.zeros(G, device=device)
-    pack = dict(together=takes_block_masks(parts.model), tokens_per_pass=tokens_per_pass, mask_dtype=next(parts.model.parameters()).dtype, pad_id=loaded.tokenizer.pad_token_id or 0)
+    pack = {"together": takes_block_masks(parts.model), "tokens_per_pass": tokens_per_pass, "mask_dtype": next(parts.model.parameters()).dtype, "pad_id": loaded.tokenizer.pad_token_id or 0}
     passes: list[Pass] = []
     packed_for = None
     bar = tqdm(total=settings.v_num_grad_steps, desc=f"values of {G} group(s) at layer {layer}", unit="step", disable=not progress, leave=False)

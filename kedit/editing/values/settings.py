@@ -12,7 +12,7 @@ class NonFiniteError(ArithmeticError):
     """States or updates that overflowed (float16 does in some models' activations, e.g. Gemma's)."""
 
     @classmethod
-    def in_model(cls, model) -> "NonFiniteError":
+    def in_model(cls, model) -> NonFiniteError:
         dtype = next(model.parameters()).dtype
         return cls(f"the model's hidden states are not finite in {dtype} (it overflows in that dtype); use bfloat16 or float32")
 
@@ -42,14 +42,14 @@ class ValueResult:
     loss: torch.Tensor  # (G,) last NLL per fact + KL + decay
     nll: torch.Tensor  # (G,) last mean NLL per fact
 
-    def take(self, index: Sequence[int]) -> "ValueResult":
+    def take(self, index: Sequence[int]) -> ValueResult:
         """The groups at ``index``, in that order."""
         on = lambda t: torch.as_tensor(list(index), dtype=torch.long, device=t.device)  # noqa: E731
         pick = lambda ts: [t[on(t)] for t in ts]  # noqa: E731
         return ValueResult(pick(self.values), pick(self.init), pick(self.deltas), self.steps[on(self.steps)], self.loss[on(self.loss)], self.nll[on(self.nll)])
 
     @staticmethod
-    def concat(parts: Sequence["ValueResult"]) -> "ValueResult":
+    def concat(parts: Sequence[ValueResult]) -> ValueResult:
         """The groups of ``parts`` one after another."""
         sites = lambda name: [torch.cat(t) for t in zip(*(getattr(p, name) for p in parts))]  # noqa: E731
         return ValueResult(
