@@ -341,7 +341,7 @@ def test_rows_share_lines_without_overlapping_and_a_lines_cache_stays_within_the
 def test_values_are_the_same_with_rows_packed_into_lines_or_one_row_per_line(tiny, raw_requests, monkeypatch):
     """Packing tails several to a line (eager/SDPA attention) changes only the layout of the
     passes; flash attention, which takes no block mask, runs one row per line."""
-    from kedit.editing import values as values_mod
+    from kedit.editing.values import optimise as values_mod
 
     reqs = make_requests(raw_requests)
     cfg = get_method("MEMIT").parse(TINY_HP)
@@ -355,7 +355,7 @@ def test_values_are_the_same_with_rows_packed_into_lines_or_one_row_per_line(tin
 
 def test_values_are_the_same_when_the_window_forbids_a_cached_prefix(tokenizer, raw_requests, monkeypatch):
     """Gemma's sliding window counts cache slots; when a row would not fit, whole rows are recomputed."""
-    from kedit.editing import values as values_mod
+    from kedit.editing.values import first_pass as values_mod
     from tests.tiny import make_tiny
 
     loaded = make_tiny("gemma3_text", tokenizer)
@@ -531,13 +531,13 @@ def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tin
 
 def test_passes_cover_every_row_once_and_pad_less_than_one_pass(tokenizer):
     from kedit.editing.tokens import subject_row
-    from kedit.editing.values import PASS_OVERHEAD_TOKENS, _batches, tail_length
+    from kedit.editing.values import PASS_OVERHEAD_TOKENS, first_pass_batches, tail_length
 
     targets = ["Paris", "the United States of America", "a painter and sculptor of the Italian school", "Rome", "English"] * 7
     rows = [subject_row("{}'s birthplace is", "John Smith", t) for t in targets] + [subject_row("{} is a", "John Smith")] * 10
     tails = [tail_length(tokenizer, r) for r in rows]
     for budget in (2048, 64):
-        parts = _batches(tokenizer, rows, budget)
+        parts = first_pass_batches(tokenizer, rows, budget)
         assert sorted(i for p in parts for i in p) == list(range(len(rows)))
         assert all(len(p) == 1 or len(p) * max(tails[i] for i in p) <= budget for p in parts)
         cost = sum(len(p) * max(tails[i] for i in p) + PASS_OVERHEAD_TOKENS for p in parts)

@@ -98,3 +98,15 @@ def encode_rows(tok, rows: Sequence[TextRow]) -> EncodedRows:
         mask[b, : len(ids)] = 1
     as_long = lambda xs: torch.tensor(xs, dtype=torch.long)  # noqa: E731
     return EncodedRows(input_ids, mask, as_long(subj), as_long(last), as_long(pred_row), as_long(pred_pos), as_long(pred_tgt))
+
+
+def row_nll(logp: torch.Tensor, targets: torch.Tensor, rows: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Each row's negative log-likelihood of its target tokens, averaged over those tokens.
+
+    logp: (N, vocab) log-probabilities at the positions that predict the N target tokens
+    targets, rows: (N,) each token's id and row (``EncodedRows.pred_target``, ``pred_row``)
+    returns: (n_rows,) on ``rows``' device; 0 for a row without target tokens
+    """
+    tok_logp = logp.gather(1, targets[:, None]).squeeze(1)  # (N,)
+    n_tok = torch.bincount(rows, minlength=n_rows).clamp(min=1)
+    return -torch.zeros(n_rows, device=rows.device).index_add(0, rows, tok_logp) / n_tok

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from kedit.editing.tokens import encode_rows, subject_row
+from kedit.editing.tokens import encode_rows, row_nll, subject_row
 from kedit.methods.context import EditContext
 from kedit.methods.registry import MethodConfig, register
 from kedit.methods.weights import Edit, weights_restored
@@ -47,7 +47,6 @@ def compute_ft(ctx: EditContext, requests, cfg: FTConfig) -> Edit:
     paths = [arch.mlp_out.format(layer) for layer in cfg.layers]
     backbone = get_module(model, arch.backbone, arch.model_type)
     enc = encode_rows(loaded.tokenizer, [subject_row(r.prompt, r.subject, r.target_new) for r in requests]).to(loaded.device)
-    n_tok = torch.bincount(enc.pred_row, minlength=len(requests)).clamp(min=1)
     weights = [get_module(model, p, arch.model_type).weight for p in paths]
     for p, w in zip(paths, weights):
         if w.device.type == "meta":
@@ -68,8 +67,7 @@ def compute_ft(ctx: EditContext, requests, cfg: FTConfig) -> Edit:
                 opt.zero_grad()
                 h = forward().last_hidden_state
                 logp = torch.log_softmax(head_logits(model, h[enc.pred_row, enc.pred_pos]).float(), -1)
-                tok_logp = logp.gather(1, enc.pred_target[:, None]).squeeze(1)
-                nll = -(torch.zeros(len(requests), device=loaded.device).index_add(0, enc.pred_row, tok_logp) / n_tok).mean()
+                nll = row_nll(logp, enc.pred_target, enc.pred_row, len(requests)).mean()
                 losses.append(float(nll.detach()))
                 if nll < cfg.early_stop_loss:
                     break

@@ -1,0 +1,72 @@
+"""kedit.editing.values.first_pass: initial values and KL distributions, and the chunks replayed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kedit.editing.requests import group_indices
+from kedit.editing.tokens import encode_rows, subject_row
+from kedit.editing.values.first_pass import first_pass
+from kedit.editing.values.model_parts import ModelParts
+from kedit.editing.values.rows import build_rows
+from kedit.models.architecture import layer_module
+from kedit.models.hooks import record
+
+TEMPLATES = ["{}", "Hello there. {}"]
+
+
+def run_first_pass(loaded, reqs, groups, sites, reuse_frozen=True, tokens_per_pass=2048):
+    parts = ModelParts.find(loaded, 2, sites, None)
+    rows, roles = build_rows(reqs, groups, TEMPLATES, "{} is a")
+    return first_pass(loaded, parts, rows, roles, len(groups), tokens_per_pass, reuse_frozen), rows
+
+
+def alone(loaded, prompt: str, subject: str, module):
+    """A plain forward of one prompt: ``module``'s output and the log-probabilities at the subject's last token."""
+    enc = encode_rows(loaded.tokenizer, [subject_row(prompt, subject)])
+    with record({"out": (module, "output")}) as seen:
+        logits = loaded.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).logits
+    at = int(enc.subject_pos[0])
+    return seen["out"][0, at], torch.log_softmax(logits[0, at].float(), -1)
+
+
+@pytest.mark.parametrize("site", ["block", "mlp_out"])
+def test_initial_values_and_kl_distributions_are_those_of_each_group_prompt_run_alone(small, reqs, site):
+    groups = group_indices(reqs, "subject")
+    start, _ = run_first_pass(small, reqs, groups, [getattr(small.arch, site)])
+    module = layer_module(small.model, small.arch, getattr(small.arch, site), 2)
+    assert start.init[0].shape == (len(groups), start.init[0].shape[1]) and start.init[0].dtype == torch.float32
+    assert start.kl_init.shape == (len(groups), len(small.tokenizer))
+    for g, members in enumerate(groups):
+        first = reqs[members[0]]
+        value, _ = alone(small, first.prompt, first.subject, module)
+        _, kl = alone(small, "{} is a", first.subject, module)
+        torch.testing.assert_close(start.init[0][g], value)
+        torch.testing.assert_close(start.kl_init[g], kl)
+
+
+def test_without_reuse_whole_rows_are_kept_and_the_initial_reads_do_not_change(small, reqs):
+    groups = group_indices(reqs, None)
+    sites = [small.arch.attn_out, small.arch.mlp_out]
+    cut, rows = run_first_pass(small, reqs, groups, sites)
+    whole, _ = run_first_pass(small, reqs, groups, sites, reuse_frozen=False)
+    for a, b in zip(cut.init + [cut.kl_init], whole.init + [whole.kl_init]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    n_rows = sum(len(c.group) for c in cut.chunks)
+    assert n_rows == sum(len(c.group) for c in whole.chunks) == len(rows)
+    for c in cut.chunks:  # tails start at the subject's last token
+        assert (c.subject == 0).all() and c.split.kv != []
+        assert c.hidden_in.shape[:2] == c.split.input_ids.shape
+    for c in whole.chunks:  # tails are whole rows: nothing cached
+        assert (c.subject > 0).any() and c.split.kv == [] and c.split.prefix_mask.shape[1] == 0
+        assert c.hidden_in.shape[:2] == c.split.input_ids.shape
+
+
+def test_a_small_token_budget_cuts_the_rows_into_more_chunks_with_the_same_reads(small, reqs):
+    groups = group_indices(reqs, None)
+    one, rows = run_first_pass(small, reqs, groups, [small.arch.block])
+    many, _ = run_first_pass(small, reqs, groups, [small.arch.block], tokens_per_pass=8)
+    assert len(one.chunks) < len(many.chunks) and sum(len(c.group) for c in many.chunks) == len(rows)
+    torch.testing.assert_close(one.init[0], many.init[0])
+    torch.testing.assert_close(one.kl_init, many.kl_init)
