@@ -18,7 +18,7 @@ from kedit.metrics import DEFAULT_METRICS
 from kedit.spec.document import read_document
 from kedit.spec.errors import Problem, SpecError, escape
 from kedit.spec.model import SECTIONS, Spec
-from kedit.spec.schema import load_schema
+from kedit.spec.schema import load_schema, spec_validator, whole_number
 
 
 def _merge(base, over):
@@ -67,15 +67,20 @@ def _line(lines: dict, pointer: str, default_file: str) -> tuple[str, int | None
         p = p.rsplit("/", 1)[0]
 
 
+def _message(err: jsonschema.ValidationError) -> str:
+    """An error's message; of alternatives (anyOf/oneOf), every reason, or only the whole-number
+    one when a float written as ``2.0`` is what failed."""
+    if err.validator not in ("oneOf", "anyOf") or not err.context:
+        return err.message
+    whole = [c.message for c in err.context if c.validator == "type" and whole_number(c.instance)]
+    return "; ".join(sorted(set(whole or [c.message for c in err.context])))
+
+
 def schema_problems(data: dict, lines: dict, file: str) -> list[Problem]:
     """Schema errors, each at the line of the value (or of the unexpected key) it is about."""
     problems = []
-    validator = jsonschema.Draft202012Validator(load_schema())
-    for err in validator.iter_errors(data):
+    for err in spec_validator().iter_errors(data):
         pointer = "".join(f"/{escape(p)}" for p in err.absolute_path)
-        message = err.message
-        if err.validator in ("oneOf", "anyOf") and err.context:
-            message = "; ".join(sorted({c.message for c in err.context}))
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = set(err.schema.get("properties", {}))
             for key in sorted(k for k in err.instance if k not in allowed):
@@ -84,7 +89,7 @@ def schema_problems(data: dict, lines: dict, file: str) -> list[Problem]:
                 problems.append(Problem(where, f"{pointer}/{escape(key)}", line, f"unknown key {key!r}; allowed here: {known}"))
             continue
         where, line = _line(lines, pointer, file)
-        problems.append(Problem(where, pointer, line, message))
+        problems.append(Problem(where, pointer, line, _message(err)))
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.pointer))
 
 

@@ -18,14 +18,17 @@ BROKEN = Path(__file__).parent / "broken"
 # file -> (line, JSON pointer, a phrase of the message, exit code: 1 invalid, 2 unreadable)
 EXPECTED = {
     "alias_bomb.yaml": (7, "/g", "490,329,055 values once its YAML aliases (*name) are expanded (an alias bomb?); a spec may hold at most 1,000,000 (MAX_SPEC_VALUES)", 2),
+    "batch_size_float.yaml": (4, "/batch_sizes/1", "2.0: write a whole number without a decimal point (2)", 1),
     "duplicate_hparam.yaml": (8, "/methods/0/hparams/v_lr", "key 'v_lr' written twice in this mapping (first at line 6)", 1),
     "duplicate_key.json": (6, "/methods/0/hparams/v_lr", "key 'v_lr' written twice in this mapping (first at line 5)", 1),
     "duplicate_top_level_key.yaml": (5, "/methods", "key 'methods' written twice in this mapping (first at line 3)", 1),
     "empty_batch_sizes.yaml": (4, "/batch_sizes", "should be non-empty", 1),
     "format_without_file.yaml": (2, "/dataset", "'file' is a dependency of 'format'", 1),
+    "grad_steps_float.yaml": (5, "/methods/0/hparams/v_num_grad_steps", "10.0: write a whole number without a decimal point (10)", 1),
     "hparam_wrong_type.yaml": (6, "/methods/0/hparams/v_lr", "'fast' is not of type 'number'", 1),
     "impossible_date.yaml": (4, "", "line 4, column 14: cannot read '2024-13-45' as timestamp: month must be in 1..12", 2),
     "json_wrong_type.json": (2, "/methods/0/hparams/clamp_norm_factor", "'big' is not of type 'number'", 1),
+    "layers_float.yaml": (4, "/hparams/MEMIT/layers/0", "1.0: write a whole number without a decimal point (1)", 1),
     "layers_not_ascending.yaml": (5, "/methods/0/hparams", "ascending", 1),
     "malformed_yaml.yaml": (4, "", "malformed YAML/JSON at line 4, column 28", 2),
     "missing_dataset_file.yaml": (2, "/dataset/file", "no_such_data.jsonl does not exist", 1),
@@ -35,6 +38,11 @@ EXPECTED = {
     "published_figure_not_a_number.yaml": (7, "/report/reference/0/figures/MEMIT/same_subject/efficacy", "'high' is not of type 'number'", 1),
     "recursive_alias.yaml": (3, "/methods/1", "an alias refers to a node that contains it", 2),
     "relation_not_a_pid.yaml": (5, "/dataset/wikidata/relations/ids/1", "is not a Wikidata property id", 1),
+    "repeated_batch_sizes.yaml": (7, "/batch_sizes/2", "2 is repeated (already item 0)", 1),
+    "repeated_metrics.yaml": (4, "/metrics/2", "'efficacy' is repeated (already item 0)", 1),
+    "repeated_report_formats.yaml": (4, "/report/formats/2", "'json' is repeated (already item 0)", 1),
+    "repeated_seeds.yaml": (4, "/seeds/2", "0 is repeated (already item 0)", 1),
+    "seed_float.yaml": (4, "/seeds/0", "1.0: write a whole number without a decimal point (1)", 1),
     "seed_not_integer.yaml": (4, "/seeds/1", "1.5 is not of type 'integer'", 1),
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of", 1),
     "unknown_row_format.yaml": (4, "/dataset/format", "'mquake' is not one of ['auto', 'counterfact', 'easyedit', 'kedit', 'zsre']", 1),
@@ -148,8 +156,8 @@ def test_anchors_aliases_and_merge_keys_still_work(tmp_path):
 
 
 def test_run_refuses_what_validate_refuses_before_any_work(tmp_path):
-    """A duplicate key never reaches the run (exit 2, located)."""
-    for name, where in [("duplicate_top_level_key.yaml", ":5: /methods:")]:
+    """A whole-number float or a duplicate key never reaches the run (exit 2, located)."""
+    for name, where in [("batch_size_float.yaml", ":4: /batch_sizes/1:"), ("duplicate_top_level_key.yaml", ":5: /methods:")]:
         res = CliRunner().invoke(main, ["run", str(BROKEN / name), "--out", str(tmp_path / "out")])
         assert res.exit_code == 2 and f"{BROKEN / name}{where}" in res.output, res.output
         assert not (tmp_path / "out").exists()
