@@ -77,7 +77,7 @@ def help_field(default=MISSING, help: str = "", **metadata):
 
 
 # metadata keys of a dataclass field that are JSON Schema keywords
-_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "enum", "pattern")
+_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "uniqueItems", "enum", "pattern")
 
 
 def type_schema(tp) -> dict:

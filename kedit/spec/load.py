@@ -1,85 +1,24 @@
 """Read, merge, validate and resolve edit specs, with errors located by file, JSON pointer and line.
 
-YAML and JSON go through the same YAML parser, which keeps each node's position, so a
+Each file is parsed once (:mod:`kedit.spec.document`), keeping each value's line, so a
 schema error at ``/methods/0/hparams/v_lr`` can be reported as ``spec.yaml:14``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from kedit.data.config import as_dict, parse_config
 from kedit.data.errors import ConfigError
 from kedit.methods import MethodRun
 from kedit.metrics import DEFAULT_METRICS
+from kedit.spec.document import read_document
+from kedit.spec.errors import Problem, SpecError, escape
 from kedit.spec.model import SECTIONS, Spec
-from kedit.spec.schema import load_schema
-
-
-class SpecError(Exception):
-    """A spec that cannot be read or is invalid; ``problems`` are located messages."""
-
-    def __init__(self, problems: list["Problem"], unreadable: bool = False):
-        self.problems = problems
-        self.unreadable = unreadable
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    pointer: str  # JSON pointer, "" for the document
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.pointer or '/'}: {self.message}"
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def _escape(key) -> str:
-    return str(key).replace("~", "~0").replace("/", "~1")
-
-
-def _lines(node, pointer: str, file: str, out: dict) -> None:
-    """Map every JSON pointer under ``node`` to (file, 1-based line); a mapping entry points at its key."""
-    out[pointer] = (file, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            child = f"{pointer}/{_escape(k.value)}"
-            _lines(v, child, file, out)
-            out[child] = (file, k.start_mark.line + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _lines(v, f"{pointer}/{i}", file, out)
-
-
-def read_document(path: Path) -> tuple[object, dict]:
-    """Parse one YAML/JSON file: (data, pointer -> (file, line)). Raises an unreadable SpecError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError([Problem(str(path), "", None, f"cannot read: {e}")], unreadable=True) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        msg = f"malformed YAML/JSON at line {line}, column {col}: {e.problem or e.context}"
-        raise SpecError([Problem(str(path), "", line, msg)], unreadable=True) from None
-    lines: dict = {}
-    if node is not None:
-        _lines(node, "", str(path), lines)
-    return data, lines
+from kedit.spec.schema import load_schema, spec_validator, whole_number
 
 
 def _merge(base, over):
@@ -92,12 +31,13 @@ def _merge(base, over):
     return over
 
 
-def read_spec(path: Path, _seen: tuple = ()) -> tuple[dict, dict]:
-    """A spec file with its ``include`` files merged underneath: (data, pointer -> (file, line))."""
+def read_spec(path: Path, _seen: tuple = (), read=read_document) -> tuple[dict, dict]:
+    """A spec file with its ``include`` files merged underneath: (data, pointer -> (file, line)).
+    ``read`` reads one file (:func:`read_document`, or a memo of it when a folder is checked)."""
     path = Path(path)
     if path.resolve() in _seen:
         raise SpecError([Problem(str(path), "/include", None, "include cycle: " + " -> ".join(map(str, _seen + (path,))))])
-    data, lines = read_document(path)
+    data, lines = read(path)
     if not isinstance(data, dict):
         raise SpecError([Problem(str(path), "", 1, f"a spec must be a mapping, got {type(data).__name__}")])
     includes = data.get("include") or []
@@ -109,7 +49,7 @@ def read_spec(path: Path, _seen: tuple = ()) -> tuple[dict, dict]:
         inc_path = path.parent / inc
         if not inc_path.is_file():
             raise SpecError([Problem(str(path), "/include", lines.get("/include", (None, None))[1], f"included file {inc_path} does not exist")])
-        sub, sub_lines = read_spec(inc_path, _seen + (path.resolve(),))
+        sub, sub_lines = read_spec(inc_path, _seen + (path.resolve(),), read)
         merged = _merge(merged, sub)
         merged_lines |= sub_lines
     merged = _merge(merged, {k: v for k, v in data.items() if k != "include"})
@@ -127,24 +67,29 @@ def _line(lines: dict, pointer: str, default_file: str) -> tuple[str, int | None
         p = p.rsplit("/", 1)[0]
 
 
+def _message(err: jsonschema.ValidationError) -> str:
+    """An error's message; of alternatives (anyOf/oneOf), every reason, or only the whole-number
+    one when a float written as ``2.0`` is what failed."""
+    if err.validator not in ("oneOf", "anyOf") or not err.context:
+        return err.message
+    whole = [c.message for c in err.context if c.validator == "type" and whole_number(c.instance)]
+    return "; ".join(sorted(set(whole or [c.message for c in err.context])))
+
+
 def schema_problems(data: dict, lines: dict, file: str) -> list[Problem]:
     """Schema errors, each at the line of the value (or of the unexpected key) it is about."""
-    validator = jsonschema.Draft202012Validator(load_schema())
     problems = []
-    for err in validator.iter_errors(data):
-        pointer = "".join(f"/{_escape(p)}" for p in err.absolute_path)
-        message = err.message
-        if err.validator in ("oneOf", "anyOf") and err.context:
-            message = "; ".join(sorted({c.message for c in err.context}))
+    for err in spec_validator().iter_errors(data):
+        pointer = "".join(f"/{escape(p)}" for p in err.absolute_path)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = set(err.schema.get("properties", {}))
             for key in sorted(k for k in err.instance if k not in allowed):
-                where, line = _line(lines, f"{pointer}/{_escape(key)}", file)
+                where, line = _line(lines, f"{pointer}/{escape(key)}", file)
                 known = ", ".join(sorted(allowed))
-                problems.append(Problem(where, f"{pointer}/{_escape(key)}", line, f"unknown key {key!r}; allowed here: {known}"))
+                problems.append(Problem(where, f"{pointer}/{escape(key)}", line, f"unknown key {key!r}; allowed here: {known}"))
             continue
         where, line = _line(lines, pointer, file)
-        problems.append(Problem(where, pointer, line, message))
+        problems.append(Problem(where, pointer, line, _message(err)))
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.pointer))
 
 
@@ -165,7 +110,7 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
     datasets = {}
     named = data["datasets"] if "datasets" in data else {"dataset": data["dataset"]}
     for name, raw in named.items():
-        where = f"/datasets/{_escape(name)}" if "datasets" in data else "/dataset"
+        where = f"/datasets/{escape(name)}" if "datasets" in data else "/dataset"
         ds = dict(raw)
         if "file" in ds:
             path = (base / ds["file"]).resolve()
@@ -209,10 +154,10 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
     )
 
 
-def load_spec(path: Path | str) -> Spec:
+def load_spec(path: Path | str, read=read_document) -> Spec:
     """Read, merge includes, validate against the schema and resolve; raises :class:`SpecError`."""
     path = Path(path)
-    data, lines = read_spec(path)
+    data, lines = read_spec(path, read=read)
     problems = schema_problems(data, lines, str(path))
     if problems:
         raise SpecError(problems)
@@ -238,25 +183,43 @@ class Checked:
         return {"file": self.file, "valid": self.valid, "unreadable": self.unreadable, "problems": [p.as_dict() for p in self.problems]}
 
 
-def check_file(path: Path) -> Checked:
+def check_file(path: Path, read=read_document) -> Checked:
     """Validate one spec file completely (schema, then method configs, datasets and files)."""
     try:
-        load_spec(path)
+        load_spec(path, read)
     except SpecError as e:
         return Checked(str(path), e.problems, e.unreadable)
     return Checked(str(path), [])
 
 
-def _fragments(files: list[Path]) -> set[Path]:
+def _memo(read):
+    """``read`` remembering each file's document, or its SpecError, so a folder's files are
+    parsed once however many specs include them."""
+    done: dict = {}
+
+    def cached(path: Path):
+        key = Path(path).resolve()
+        if key not in done:
+            try:
+                done[key] = read(path)
+            except SpecError as e:
+                done[key] = e
+        if isinstance(done[key], SpecError):
+            raise done[key]
+        return done[key]
+
+    return cached
+
+
+def _fragments(files: list[Path], read) -> set[Path]:
     """Files other files include that are not specs on their own (no ``methods``): presets,
     checked through the specs that include them."""
     data, included = {}, set()
     for f in files:
         try:
-            data[f.resolve()] = yaml.safe_load(f.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        doc = data[f.resolve()]
+            data[f.resolve()] = doc = read(f)[0]
+        except SpecError:
+            continue  # reported when the file itself is checked
         inc = doc.get("include") if isinstance(doc, dict) else None
         for name in [inc] if isinstance(inc, str) else inc if isinstance(inc, list) else []:
             if isinstance(name, str):
@@ -265,13 +228,15 @@ def _fragments(files: list[Path]) -> set[Path]:
 
 
 def check_paths(paths: list[Path]) -> list[Checked]:
-    """Validate files and folders (every .yaml/.yml/.json below, except presets other specs include)."""
+    """Validate files and folders (every .yaml/.yml/.json below, except presets other specs
+    include); one unreadable file is reported as such and the others are still checked."""
     results = []
     for path in paths:
         if path.is_dir():
+            read = _memo(read_document)
             files = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
-            fragments = _fragments(files)
-            results += [check_file(f) for f in files if f.resolve() not in fragments]
+            fragments = _fragments(files, read)
+            results += [check_file(f, read) for f in files if f.resolve() not in fragments]
         else:
             results.append(check_file(path))
     return results

@@ -95,7 +95,7 @@ class ReportSection(_Section):
     """Where and what to write."""
 
     out: str = help_field("reports", "Directory under which the report directory is created (relative to the working directory).")
-    formats: list[Literal["json", "md", "png"]] = help_field(["json", "md", "png"], "Files to write: report.json, report.md, plots.")
+    formats: list[Literal["json", "md", "png"]] = help_field(["json", "md", "png"], "Files to write: report.json, report.md, plots.", uniqueItems=True)
     reference: list[PublishedFigures] = help_field([], "Published figures to print beside the measured ones, each with its source.")
 
     def __post_init__(self):

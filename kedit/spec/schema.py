@@ -12,13 +12,15 @@ import json
 from functools import cache
 from importlib.resources import files
 
+import jsonschema
+
 from kedit.data.config import WikidataConfig
 from kedit.data.formats import FORMATS
 from kedit.methods import METHODS
 from kedit.metrics import METRICS
 from kedit.models import EMBEDDED
 from kedit.spec.model import SECTIONS
-from kedit.util import dataclass_schema
+from kedit.util import canonical_json, dataclass_schema
 
 SCHEMA_VERSION = "1.0.0"
 SCHEMA_ID = f"https://kedit.dev/schemas/edit-spec/{SCHEMA_VERSION}/edit-spec.schema.json"
@@ -99,6 +101,7 @@ def build_schema() -> dict:
             "batch_sizes": {
                 "type": "array",
                 "minItems": 1,
+                "uniqueItems": True,
                 "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "all"}]},
                 "default": ["all"],
                 "description": "Edits per batch; 'all' = every row of the dataset in one batch.",
@@ -109,8 +112,8 @@ def build_schema() -> dict:
                 "default": False,
                 "description": "Apply each size's batches one after another without restoring (a stream of edits), earlier edits' keys kept in later solves; reports every step and the first batch's metrics after each.",
             },
-            "seeds": {"type": "array", "minItems": 1, "items": {"type": "integer"}, "default": [0], "description": "Seeds: each draws its own batches and context templates."},
-            "metrics": {"type": "array", "minItems": 1, "items": {"enum": sorted(METRICS)}, "description": "Metrics to compute."},
+            "seeds": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "integer"}, "default": [0], "description": "Seeds: each draws its own batches and context templates."},
+            "metrics": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": sorted(METRICS)}, "description": "Metrics to compute."},
             "report": SECTIONS["report"].schema(),
         },
         "$defs": {"dataset": dataset, "hparams": method_defs, "wikidata": dataclass_schema(WikidataConfig, "Build the edits from Wikidata through SPARQL.")},
@@ -122,6 +125,48 @@ def build_schema() -> dict:
 def load_schema(name: str = SPEC_SCHEMA_FILE) -> dict:
     """A schema shipped with kedit (``schemas/`` in the repository; ``kedit/schemas`` links to it)."""
     return json.loads(files("kedit").joinpath("schemas", name).read_text(encoding="utf-8"))
+
+
+def whole_number(instance) -> bool:
+    """A float with no fractional part (``2.0``): JSON Schema calls it an integer, Python does not."""
+    return isinstance(instance, float) and instance.is_integer()
+
+
+def _type(validator, types, instance, schema):
+    """``type``, where an integer is a whole number written without a decimal point: ``2.0``
+    is refused wherever the schema asks for an integer (and not a number), naming the fix."""
+    wanted = types if isinstance(types, list) else [types]
+    if whole_number(instance) and "integer" in wanted and "number" not in wanted:
+        yield jsonschema.ValidationError(f"{instance!r}: write a whole number without a decimal point ({int(instance)})")
+        return
+    yield from jsonschema.Draft202012Validator.VALIDATORS["type"](validator, types, instance, schema)
+
+
+def _unique_items(validator, unique, instance, schema):
+    """``uniqueItems``, located at each repeated item rather than at the list."""
+    if not unique or not isinstance(instance, list):
+        return
+    first: dict[str, int] = {}
+    for i, item in enumerate(instance):
+        key = canonical_json(item)
+        if key in first:
+            yield jsonschema.ValidationError(f"{item!r} is repeated (already item {first[key]}); each value may appear once", path=[i])
+        else:
+            first[key] = i
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    validators={"type": _type, "uniqueItems": _unique_items},
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _, x: isinstance(x, int) and not isinstance(x, bool)),
+)
+
+
+@cache
+def spec_validator() -> jsonschema.protocols.Validator:
+    """The validator of edit specs: draft 2020-12 with whole numbers for "integer" and
+    located repeats for "uniqueItems"."""
+    return _Validator(load_schema())
 
 
 def schema_text(schema: dict) -> str:
