@@ -170,7 +170,9 @@ def schema(write: bool) -> None:
     text = schema_text(build_schema())
     if write:
         target = Path(__file__).resolve().parent.parent / "schemas" / SPEC_SCHEMA_FILE
-        target.write_text(text, encoding="utf-8")
+        from kedit.util import write_atomic
+
+        write_atomic(target, text)
         click.echo(f"wrote {target}")
     else:
         click.echo(text, nl=False)
