@@ -159,6 +159,8 @@ def _cached_dir(target: Path, gguf: Path) -> Path | None:
     try:
         os.replace(target, aside)  # a reader that has its files open keeps them
         shutil.rmtree(aside, ignore_errors=True)
+    except FileNotFoundError:
+        pass  # another process set it aside first
     except OSError as e:
         raise ModelLoadError(f"dequantised model cache {target} is unusable ({problem}) and cannot be removed: {e}") from None
     return None
@@ -170,7 +172,7 @@ def _shareable(folder: Path) -> None:
     os.umask(mask)
     os.chmod(folder, 0o777 & ~mask)
     for p in folder.iterdir():
-        os.chmod(p, 0o666 & ~mask)
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
 
 
 def _dequantised_dir(gguf: Path) -> Path:
