@@ -110,11 +110,14 @@ def checksum(blob: dict) -> str:
     return h.hexdigest()
 
 
+NO_CHECKSUM = "no checksum"
+
+
 def content_problem(blob: dict) -> str | None:
-    """Why a loaded cache file's content cannot be trusted, or None; "no checksum" for files
-    written before checksums existed."""
+    """Why a loaded cache file's content cannot be trusted, or None; :data:`NO_CHECKSUM` for
+    files written before checksums existed."""
     if "sha256" not in blob:
-        return "no checksum"
+        return NO_CHECKSUM
     return None if blob["sha256"] == checksum(blob) else "its content does not match its checksum (altered or damaged)"
 
 
@@ -141,7 +144,7 @@ def _load(path: Path, key: StatsKey) -> SecondMoment | None:
         problem = content_problem(blob)
         if problem is None and not torch.isfinite(stat.moment).all():
             problem = "its moment is not finite"
-        if problem == "no checksum":
+        if problem == NO_CHECKSUM:
             if (problem := _plausible(stat.moment, stat.count)) is None:
                 log.info("statistics cache %s predates checksums; its moment is finite and symmetric: keeping it and adding one", path)
                 _save(path, stat)
