@@ -222,6 +222,7 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 
     import torch.distributed as dist
 
+    from kedit.editing.values import NonFiniteError
     from kedit.stats.corpus import CorpusError, get_corpus
     from kedit.stats.moments import second_moments
 
@@ -242,7 +243,10 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
             source = get_corpus(corpus or settings.corpus)
         except CorpusError as e:
             raise InputError(str(e)) from None
-        result = second_moments(loaded, source, wanted, n_samples or settings.n_samples, settings.max_length, settings.batch_size)
+        try:
+            result = second_moments(loaded, source, wanted, n_samples or settings.n_samples, settings.max_length, settings.batch_size)
+        except NonFiniteError as e:  # the model overflows in its dtype: a choice of the user's
+            raise InputError(str(e)) from None
         if not distributed or dist.get_rank() == 0:
             for layer, stat in result.items():
                 click.echo(f"layer {layer}: {stat.count} tokens, {stat.key.module}, cached ({stat.key.digest()})")
