@@ -124,13 +124,16 @@ def run(spec: Path, out: Path | None, resume: bool) -> None:
 def report(directory: Path) -> None:
     """Re-render report.md and the plots of DIRECTORY from its report.json."""
     from kedit.report.build import write_report
+    from kedit.report.read import ReportError, read_report
+    from kedit.util import WriteError
 
-    path = directory / "report.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: cannot read report: {e}") from None
-    write_report(data, directory, data["spec"]["report"]["formats"])
+        data = read_report(directory)
+        write_report(data, directory, data["spec"].get("report", {}).get("formats", ("json", "md", "png")))
+    except ReportError as e:
+        raise InputError(str(e)) from None
+    except WriteError as e:
+        raise InputError(f"cannot write {e.filename}: {e.strerror}") from None
     click.echo(f"re-rendered {directory}")
 
 
@@ -140,12 +143,17 @@ def report(directory: Path) -> None:
 @click.option("--tolerance", default=0.0, show_default=True, help="Changes smaller than this are not flagged.")
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 if any metric got worse by more than the tolerance.")
 def diff(a: Path, b: Path, tolerance: float, fail_on_regression: bool) -> None:
-    """Compare two reports cell by cell (A = before, B = after)."""
-    from kedit.report.diff import diff_reports, read_report
+    """Compare two reports cell by cell (A = before, B = after).
+
+    Both are checked against the report schema first; reports of different formats, with no
+    shared cell or no shared metric compare nothing: exit 2 with the reason.
+    """
+    from kedit.report.diff import diff_reports, read_pair
+    from kedit.report.read import ReportError
 
     try:
-        rows, regressions = diff_reports(read_report(a), read_report(b), tolerance)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        rows, regressions = diff_reports(*read_pair(a, b), tolerance)
+    except ReportError as e:
         raise InputError(str(e)) from None
     for line in rows:
         click.echo(line)
@@ -162,7 +170,9 @@ def schema(write: bool) -> None:
     text = schema_text(build_schema())
     if write:
         target = Path(__file__).resolve().parent.parent / "schemas" / SPEC_SCHEMA_FILE
-        target.write_text(text, encoding="utf-8")
+        from kedit.util import write_atomic
+
+        write_atomic(target, text)
         click.echo(f"wrote {target}")
     else:
         click.echo(text, nl=False)
@@ -212,6 +222,7 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 
     import torch.distributed as dist
 
+    from kedit.editing.values import NonFiniteError
     from kedit.stats.corpus import CorpusError, get_corpus
     from kedit.stats.moments import second_moments
 
@@ -232,7 +243,10 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
             source = get_corpus(corpus or settings.corpus)
         except CorpusError as e:
             raise InputError(str(e)) from None
-        result = second_moments(loaded, source, wanted, n_samples or settings.n_samples, settings.max_length, settings.batch_size)
+        try:
+            result = second_moments(loaded, source, wanted, n_samples or settings.n_samples, settings.max_length, settings.batch_size)
+        except NonFiniteError as e:  # the model overflows in its dtype: a choice of the user's
+            raise InputError(str(e)) from None
         if not distributed or dist.get_rank() == 0:
             for layer, stat in result.items():
                 click.echo(f"layer {layer}: {stat.count} tokens, {stat.key.module}, cached ({stat.key.digest()})")

@@ -26,22 +26,47 @@ def _umask() -> int:
     return mask
 
 
+class WriteError(OSError):
+    """A file kedit could not write (disk full, no permission, a folder in its place).
+
+    ``filename`` is the file meant, never its temporary; ``str()`` reads
+    ``[Errno 28] No space left on device: '/out/report.json'``."""
+
+
+def _write_error(path: Path, err: OSError) -> WriteError:
+    return WriteError(err.errno, err.strerror or str(err), str(path))
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    """Give the finished temporary the mode of a normal new file and move it onto ``path``."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``; when the block ends without error it is moved onto
     ``path`` (a reader never sees a half-written file), else removed.
 
     The file gets the mode a normal new file gets under the user's umask (``0o666 & ~umask``),
-    not the 0600 of a temporary file, so colleagues sharing a folder can read it.
+    not the 0600 of a temporary file, so colleagues sharing a folder can read it. A failure to
+    write it (an ``OSError`` about the temporary, or about no file: ENOSPC on a write) is raised
+    as :class:`WriteError` naming ``path``; other errors of the block pass unchanged.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as e:
+        raise _write_error(path, e) from e
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        _commit(Path(tmp), path)
+    except OSError as e:
+        if isinstance(e, WriteError) or e.filename not in (None, tmp):
+            raise  # already named, or about another file (e.g. the source of a copy)
+        raise _write_error(path, e) from e
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -54,6 +79,15 @@ def write_atomic(path: Path, data: str | bytes) -> None:
             tmp.write_text(data, encoding="utf-8")
         else:
             tmp.write_bytes(data)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 4 MiB blocks."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def canonical_json(value) -> str:

@@ -40,7 +40,10 @@ def _rng(seed: int, step: str) -> random.Random:
 
 
 class _RecordingSelect:
-    """``client.select`` that remembers each query's sha256, row count and source."""
+    """``client.select`` that remembers each query's sha256, row count, the sha256 of its rows
+    (the same answer from endpoint, snapshot or cache has the same one) and source: endpoint,
+    cache, cache-fallback (the endpoint was unreachable) or embedded (the snapshot, cached or not:
+    its cache entries are keyed by the snapshot's sha256, so they are its answers)."""
 
     def __init__(self, client: SparqlClient):
         self.client = client
@@ -48,7 +51,7 @@ class _RecordingSelect:
 
     def __call__(self, query: str) -> list[dict[str, str]]:
         rows = self.client.select(query)
-        self.log.append({"sha256": sha256(query), "rows": len(rows), "source": rows.source})
+        self.log.append({"sha256": sha256(query), "rows": len(rows), "rows_sha256": sha256(list(rows)), "source": rows.source})
         return rows
 
 

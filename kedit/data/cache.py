@@ -1,9 +1,15 @@
 """On-disk cache of SPARQL results, one JSON file per (endpoint, query).
 
-A file is ``{"key", "endpoint", "query", "rows"}``; ``key`` is the sha256 of the endpoint,
-a newline and the query text, and is also the file name. Files are written atomically
-(:func:`kedit.util.write_atomic`), so a reader never sees half a file. A file that is not valid JSON, holds another key or malformed rows is reported
-with ``logging.warning``, deleted, and treated as a miss (the caller re-fetches).
+A file is ``{"key", "endpoint", "query", "rows", "sha256"}``; ``key`` is the sha256 of the
+endpoint, a newline and the query text, and is also the file name; ``sha256`` is the checksum
+of the other four fields' canonical JSON (:func:`kedit.util.sha256`). Files are written
+atomically (:func:`kedit.util.write_atomic`), so a reader never sees half a file. A file that
+is not valid JSON, holds another key or malformed rows, or whose content does not match its
+checksum is reported with ``logging.warning``, deleted, and treated as a miss (the caller
+re-fetches). A well-formed file from before checksums is used and upgraded with one: a
+server's answer changes over time and may not be fetchable again (offline, rate limits), so
+deleting it would lose what cannot be recomputed. A file that cannot be written is reported
+and the rows used uncached.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import json
 import logging
 from pathlib import Path
 
-from kedit.util import write_atomic
+from kedit.util import WriteError, sha256, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +53,40 @@ class QueryCache:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        try:
-            entry = json.loads(text)
-            problem = None if isinstance(entry, dict) else "not a JSON object"
-        except json.JSONDecodeError as err:
-            entry, problem = None, f"invalid JSON ({err})"
-        if problem is None and entry.get("key") != key:
-            problem = f"key {entry.get('key')!r} does not match the file's key {key}"
-        if problem is None and not _valid_rows(entry.get("rows")):
-            problem = "rows are not a list of string-valued objects"
+        except (OSError, UnicodeDecodeError) as err:
+            text = f"unreadable: {err}"
+        entry, problem = _problem(text, key)
         if problem is not None:
             log.warning("corrupt SPARQL cache file %s: %s; deleting it and fetching again", path, problem)
             path.unlink(missing_ok=True)
             return None
+        if "sha256" not in entry:
+            log.info("SPARQL cache file %s predates checksums; keeping it and adding one", path)
+            self.put(key, entry["endpoint"], entry["query"], entry["rows"])
         return entry["rows"]
 
     def put(self, key: str, endpoint: str, query: str, rows: Rows) -> Path:
-        """Write ``rows`` for ``key`` atomically; return the file."""
+        """Write ``rows`` for ``key`` atomically, with their checksum; return the file."""
         entry = {"key": key, "endpoint": endpoint, "query": query, "rows": rows}
-        write_atomic(self.path(key), json.dumps(entry, ensure_ascii=False))
+        try:
+            write_atomic(self.path(key), json.dumps(entry | {"sha256": sha256(entry)}, ensure_ascii=False))
+        except WriteError as err:
+            log.warning("cannot write the SPARQL cache file %s (%s); using the rows without caching them", self.path(key), err.strerror)
         return self.path(key)
+
+
+def _problem(text: str, key: str) -> tuple[dict | None, str | None]:
+    """(the entry, None) for a usable file's text, else (None, what is wrong with it)."""
+    try:
+        entry = json.loads(text)
+    except json.JSONDecodeError as err:
+        return None, f"invalid JSON ({err})"
+    if not isinstance(entry, dict):
+        return None, "not a JSON object"
+    if entry.get("key") != key:
+        return None, f"key {entry.get('key')!r} does not match the file's key {key}"
+    if not _valid_rows(entry.get("rows")) or not all(isinstance(entry.get(k), str) for k in ("endpoint", "query")):
+        return None, "rows are not a list of string-valued objects, or endpoint or query is missing"
+    if "sha256" in entry and entry["sha256"] != sha256({k: v for k, v in entry.items() if k != "sha256"}):
+        return None, "its content does not match its checksum (altered or damaged)"
+    return entry, None

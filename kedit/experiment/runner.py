@@ -37,17 +37,33 @@ from kedit.provenance import code_fingerprint
 from kedit.report.build import build_report, write_report
 from kedit.spec.model import Spec
 from kedit.stats.corpus import CorpusError, get_corpus
-from kedit.util import sha256
+from kedit.util import WriteError, sha256
 
 log = logging.getLogger(__name__)
 
 
 def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=print) -> Path:
-    """Run every cell of ``spec`` not finished already; returns the report directory."""
-    started, timings = time.perf_counter(), {}
+    """Run every cell of ``spec`` not finished already; returns the report directory.
+
+    The directory is locked for the run (:class:`CellStore`); a file that cannot be written
+    (disk full, no permission) is a :class:`RunError` naming it, the finished cells kept."""
+    started = time.perf_counter()
     if spec.model.device_map is None:  # before the data is built: a machine without the device can do nothing
         _input(check_device, spec.model.device, prefix="model.device: ")
-    store = CellStore(out or Path(spec.report.out) / f"{spec.name}-{sha256(spec.resolved())[:12]}")
+    with CellStore(out or Path(spec.report.out) / f"{spec.name}-{sha256(spec.resolved())[:12]}") as store:
+        try:
+            _run(spec, store, resume, echo, started)
+        except WriteError as e:
+            kept = store.finished()
+            raise RunError(
+                f"cannot write {e.filename}: {e.strerror}; "
+                + (f"the {kept} finished cell(s) are kept in {store.folder} and a rerun resumes from them" if kept else "no cell had finished")
+            ) from None
+    return store.root
+
+
+def _run(spec: Spec, store: CellStore, resume: bool, echo, started: float) -> None:
+    timings = {}
     with _timed(timings, "data_s"):
         data = {name: materialise(name, cfg, Path(spec.source).parent) for name, cfg in spec.datasets.items()}
         check_sizes(spec, data)
@@ -68,7 +84,6 @@ def run_spec(spec: Spec, out: Path | None = None, resume: bool = True, echo=prin
     timings |= {"statistics_s": session.stats_seconds, "total_s": time.perf_counter() - started}
     report = build_report(spec, data, loaded, corpus, [done[c.key] for c in cells], timings, resumed=resumed)
     write_report(report, store.root, spec.report.formats)
-    return store.root
 
 
 class Session:

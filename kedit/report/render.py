@@ -119,7 +119,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
     out += [
         "## Provenance",
         "",
-        f"- spec `{report['spec_file']}`, sha256 `{report['spec_sha256'][:16]}…` (resolved spec in report.json)",
+        f"- spec `{report.get('spec_file') or 'unknown'}`, sha256 `{report['spec_sha256'][:16]}…` (resolved spec in report.json)",
         f"- kedit {report['kedit']['version']}, commit `{report['kedit']['git_commit'] or 'unknown'}`; created {report['created']}",
         "- datasets: " + "; ".join(f"{n}: {d['rows']} rows, fingerprint `{d['fingerprint'][:16]}…`" for n, d in report["datasets"].items()),
         f"- model `{report['model']['source']}`, weights sha256 `{report['model']['fingerprint'][:16]}…`",

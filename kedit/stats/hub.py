@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from kedit import __version__
-from kedit.stats.moments import StatsKey, cache_path, model_folder
+from kedit.stats.moments import NO_CHECKSUM, StatsKey, cache_path, content_problem, model_folder
 from kedit.util import atomic_path, write_atomic
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -29,9 +29,13 @@ class StatsShareError(ValueError):
 def _read_key(path: Path) -> StatsKey:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        return StatsKey(**blob["key"])
+        key = StatsKey(**blob["key"])
     except Exception as e:
         raise StatsShareError(f"{path} is not a kedit statistics file ({e})") from None
+    problem = content_problem(blob)
+    if problem not in (None, NO_CHECKSUM):  # a file from before checksums is checked when loaded
+        raise StatsShareError(f"{path}: {problem}; refusing it")
+    return key
 
 
 def _copy_atomic(source: Path, target: Path) -> None:

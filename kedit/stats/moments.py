@@ -3,8 +3,14 @@
 The corpus is packed into windows of ``max_length`` tokens; one pass reads the keys of
 every requested layer (the forward stops after the deepest one) and accumulates
 ``Σ k kᵀ`` in float64. A result is cached per layer under a key of (model fingerprint,
-module path, corpus fingerprint, sample count, max length, dtype) and written atomically;
-an unreadable or mismatching cache file is reported and recomputed.
+module path, corpus fingerprint, sample count, max length, dtype) and written atomically
+with a content checksum (``sha256`` in the file, over key, moment and count) and checked on
+load: an unreadable, altered or non-finite cache file is reported and recomputed, never used.
+
+A file written before checksums existed is trusted once if its moment is finite, symmetric
+and has a non-negative diagonal (what an altered or damaged ``E[k kᵀ]`` rarely keeps), and is
+upgraded in place: recomputing would cost every user of a shared cache minutes to hours per
+model, and the files others published on the Hub carry no checksum either.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from kedit.models.architecture import layer_module
 from kedit.models.hooks import record, run_stopping
 from kedit.paths import cache_dir
 from kedit.stats.corpus import Corpus
-from kedit.util import atomic_path, sha256
+from kedit.editing.values import NonFiniteError
+from kedit.util import WriteError, atomic_path, canonical_json, sha256
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +89,50 @@ def cache_path(key: StatsKey, root: Path | None = None) -> Path:
     return model_folder(key.model_fingerprint, root) / f"{key.module}-{key.digest()}.pt"
 
 
+def checksum(blob: dict) -> str:
+    """SHA-256 of a cache file's content: every field but ``sha256`` itself, tensors by dtype,
+    shape and bytes, dicts in key order, anything else as canonical JSON."""
+    h = hashlib.sha256()
+
+    def feed(value) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous().reshape(-1)
+            h.update(f"tensor:{t.dtype}:{tuple(value.shape)}:".encode())
+            h.update(t.view(torch.uint8).numpy())
+        elif isinstance(value, dict):
+            for k in sorted(value, key=str):
+                h.update(f"{k!r}=".encode())
+                feed(value[k])
+        else:
+            h.update(canonical_json(value).encode())
+
+    feed({k: v for k, v in blob.items() if k != "sha256"})
+    return h.hexdigest()
+
+
+NO_CHECKSUM = "no checksum"
+
+
+def content_problem(blob: dict) -> str | None:
+    """Why a loaded cache file's content cannot be trusted, or None; :data:`NO_CHECKSUM` for
+    files written before checksums existed."""
+    if "sha256" not in blob:
+        return NO_CHECKSUM
+    return None if blob["sha256"] == checksum(blob) else "its content does not match its checksum (altered or damaged)"
+
+
+def _plausible(moment: torch.Tensor, count: int) -> str | None:
+    """What rules a moment out as some ``E[k kᵀ]``: non-finite, asymmetric, a negative diagonal."""
+    if not torch.isfinite(moment).all():
+        return "its moment is not finite"
+    if count <= 0 or moment.ndim != 2 or moment.shape[0] != moment.shape[1]:
+        return f"a {tuple(moment.shape)} moment over {count} tokens is no second moment"
+    scale = float(moment.abs().max()) or 1.0
+    if float((moment - moment.T).abs().max()) > 1e-4 * scale or bool((moment.diagonal() < 0).any()):
+        return "its moment is not symmetric with a non-negative diagonal"
+    return None
+
+
 def _load(path: Path, key: StatsKey) -> SecondMoment | None:
     if not path.exists():
         return None
@@ -89,8 +140,18 @@ def _load(path: Path, key: StatsKey) -> SecondMoment | None:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         if blob["key"] != asdict(key):
             raise ValueError("its key does not match")
-        return SecondMoment(moment=blob["moment"], count=int(blob["count"]), key=key)
-    except Exception as e:  # a truncated or foreign file: recompute rather than fail
+        stat = SecondMoment(moment=blob["moment"], count=int(blob["count"]), key=key)
+        problem = content_problem(blob)
+        if problem is None and not torch.isfinite(stat.moment).all():
+            problem = "its moment is not finite"
+        if problem == NO_CHECKSUM:
+            if (problem := _plausible(stat.moment, stat.count)) is None:
+                log.info("statistics cache %s predates checksums; its moment is finite and symmetric: keeping it and adding one", path)
+                _save(path, stat)
+        if problem is not None:
+            raise ValueError(problem)
+        return stat
+    except Exception as e:  # a truncated, altered or foreign file: recompute rather than fail or use it
         log.warning("statistics cache %s is unusable (%s); recomputing it", path, e)
         return None
 
@@ -134,6 +195,8 @@ def _load_partial(path: Path | None, layers: Sequence[int]) -> Partial | None:
         return None
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
+        if (problem := content_problem(blob)) is not None:
+            raise ValueError(problem)
         if sorted(blob["sums"]) != sorted(layers):
             raise ValueError("it holds other layers")
         log.info("resuming second moments from %s (%d windows done)", path, blob["next_window"])
@@ -144,8 +207,13 @@ def _load_partial(path: Path | None, layers: Sequence[int]) -> Partial | None:
 
 
 def _save_torch(path: Path, blob: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
+    """Write ``blob`` with its checksum; a cache that cannot be written is reported, and the
+    values computed are used all the same."""
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            torch.save(blob | {"sha256": checksum(blob)}, f)
+    except WriteError as e:
+        log.warning("cannot write the statistics cache %s (%s); using the values without caching them", path, e.strerror)
 
 
 @torch.no_grad()
@@ -253,6 +321,12 @@ def second_moments(
         checkpoint = first.parent / f"partial-{tag}-rank{rank}of{world}.pt"
         for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress, checkpoint).items():
             stat = SecondMoment(moment=(total / count).float(), count=count, key=keys[layer])
+            if not torch.isfinite(stat.moment).all():
+                checkpoint.unlink(missing_ok=True)
+                raise NonFiniteError(
+                    f"the second moments of {stat.key.module} over corpus {corpus.name} are not finite in {dtype} "
+                    "(the model overflows in that dtype); nothing was cached; use bfloat16 or float32"
+                )
             if rank == 0:
                 _save(cache_path(keys[layer], root), stat)
             out[layer] = stat

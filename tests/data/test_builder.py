@@ -126,6 +126,7 @@ def test_provenance(offline_client):
     assert prov["embedded"] is True and prov["endpoint"] == "offline" and len(prov["snapshot_sha256"]) == 64
     assert prov["seed"] == 3 and prov["counts"]["rows"] == 6 and prov["counts"]["relations_available"] == 88
     assert len(prov["queries"]) == 7 and all(q["source"] == "embedded" and len(q["sha256"]) == 64 for q in prov["queries"])
+    assert all(len(q["rows_sha256"]) == 64 for q in prov["queries"])  # which answer was used, wherever it came from
 
 
 def test_raw_query(offline_client):

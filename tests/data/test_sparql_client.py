@@ -133,6 +133,8 @@ CORRUPTIONS = {
     "truncated JSON": lambda text, key: text[: len(text) // 2],
     "wrong key": lambda text, key: text.replace(key, "0" * 64),
     "rows not a list": lambda text, key: json.dumps({**json.loads(text), "rows": {"a": 1}}),
+    # well-formed, same key, one value changed: only the checksum tells
+    "altered rows": lambda text, key: json.dumps({**(e := json.loads(text)), "rows": [{**e["rows"][0], "object": "http://example.org/x"}] + e["rows"][1:]}),
 }
 
 
@@ -157,3 +159,33 @@ def test_cache_writes_are_atomic_and_keyed(misbehaving, tmp_path):
     c.select(QUERY)
     files = sorted(p.name for p in c.cache.directory.iterdir())
     assert files == [f"{cache_key(proxy.url, QUERY)}.json"]  # no temporary file left behind
+
+
+def test_a_cache_file_from_before_checksums_is_used_and_upgraded(misbehaving, tmp_path, caplog):
+    """A server's old answer may not be fetchable again: a well-formed file without a checksum is kept."""
+    proxy = misbehaving()
+    c = client(proxy.url, tmp_path)
+    first = c.select(QUERY)
+    path = c.cache.path(cache_key(proxy.url, QUERY))
+    entry = json.loads(path.read_text())
+    path.write_text(json.dumps({k: v for k, v in entry.items() if k != "sha256"}))
+    with caplog.at_level(logging.INFO, logger="kedit.data.cache"):
+        again = c.select(QUERY)
+    assert again.source == "cache" and list(again) == list(first) and len(proxy.requests) == 1
+    assert "predates checksums" in caplog.text and json.loads(path.read_text())["sha256"] == entry["sha256"]
+
+
+def test_a_cache_that_cannot_be_written_is_reported_and_the_rows_used(misbehaving, tmp_path, caplog, monkeypatch):
+    import errno
+
+    import kedit.util
+
+    def full(tmp, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(kedit.util, "_commit", full)
+    proxy = misbehaving()
+    with caplog.at_level(logging.WARNING, logger="kedit.data.cache"):
+        rows = client(proxy.url, tmp_path).select(QUERY)
+    assert rows.source == "endpoint" and len(rows) > 50
+    assert "cannot write the SPARQL cache file" in caplog.text and "No space left" in caplog.text

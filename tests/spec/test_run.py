@@ -292,3 +292,65 @@ def test_seeds_that_draw_the_same_batch_share_its_values_when_no_context_depends
     assert sorted((c["seed"], c["info"]["values_s"] > 0) for c in cells) == [(0, True), (0, True), (1, False), (1, False)]
     by_seed = {(c["seed"], c["method"]): c["metrics"] for c in cells}
     assert by_seed[(0, "MEMIT")] == by_seed[(1, "MEMIT")] and by_seed[(0, "MEMIT-Merge")] == by_seed[(1, "MEMIT-Merge")]
+
+
+def test_a_file_named_cells_in_the_output_folder_is_named(project):
+    out = project.parent / "out"
+    out.mkdir()
+    (out / "cells").write_text("my notes")
+    _run_fails(["run", str(project), "--out", str(out)], f"{out / 'cells'} is a file, not a folder")
+    assert (out / "cells").read_text() == "my notes"
+
+
+def test_a_full_disk_is_named_the_finished_cells_kept_and_report_files_get_normal_modes(project, monkeypatch):
+    """ENOSPC while writing the second cell: exit 2 naming that file, the first cell kept, and
+    a rerun resumes from it; every file written then has the mode umask 022 gives (0644)."""
+    import errno
+
+    import kedit.util
+
+    out, commit, written = project.parent / "out", kedit.util._commit, []
+
+    def full_after_one_cell(tmp, path):
+        if path.parent.name == "cells":
+            if written:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written.append(path)
+        commit(tmp, path)
+
+    monkeypatch.setattr(kedit.util, "_commit", full_after_one_cell)
+    res = _run_fails(["run", str(project), "--out", str(out)], f"cannot write {out / 'cells'}", ".json: No space left on device",
+                     "the 1 finished cell(s) are kept")
+    assert "Traceback" not in res.output and [p.name for p in (out / "cells").iterdir()] == [written[0].name]
+    assert not (out / ".kedit-lock").exists(), "the lock is released"
+    monkeypatch.setattr(kedit.util, "_commit", commit)
+    old = os.umask(0o022)
+    try:
+        res = _run(["run", str(project), "--out", str(out)])
+    finally:
+        os.umask(old)
+    assert res.exit_code == 0 and "1 of 4 cells already finished" in res.output
+    modes = {p.relative_to(out).as_posix(): oct(p.stat().st_mode & 0o777) for p in out.rglob("*") if p.is_file()}
+    assert {"report.json", "report.md", "efficacy_vs_batch_size.png"} <= set(modes) and len([m for m in modes if m.startswith("cells/")]) == 4
+    assert set(modes.values()) == {"0o644"}, modes
+
+
+def test_two_runs_on_one_report_directory_the_second_is_refused_and_a_dead_ones_lock_taken_over(project, caplog):
+    import logging
+    import socket
+
+    out = project.parent / "out"
+    out.mkdir()
+    lock = out / ".kedit-lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "2026-12-02T00:00:00+00:00"}))
+    _run_fails(["run", str(project), "--out", str(out)], f"report directory {out} is in use",
+               f"kedit pid {os.getpid()} on {socket.gethostname()} (started 2026-12-02T00:00:00+00:00) holds its lock {lock}")
+    assert not list((out / "cells").glob("*.json")), "nothing ran"
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    lock.write_text(json.dumps({"pid": gone.pid, "host": socket.gethostname(), "started": "2026-12-02T00:00:00+00:00"}))
+    with caplog.at_level(logging.WARNING, logger="kedit.experiment.store"):
+        res = _run(["run", str(project), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"taking over the lock {lock} of kedit pid {gone.pid}" in caplog.text and "no longer exists" in caplog.text
+    assert not lock.exists()

@@ -88,3 +88,15 @@ def test_nothing_to_export_and_a_foreign_file_are_refused_by_name(tmp_path):
         import_files(tmp_path / "in", "0" * 64, tmp_path / "cache")
     with pytest.raises(StatsShareError, match="holds no statistics files"):
         import_files(tmp_path / "out-empty", "0" * 64, tmp_path / "cache")
+
+
+def test_an_altered_statistics_file_is_refused_on_import(tiny_model_dir, corpus_file, tmp_path):
+    import torch
+
+    loaded = load_model(str(tiny_model_dir))
+    stats = second_moments(loaded, text_files([str(corpus_file)]), [1], 4, 12, root=tmp_path / "s", progress=False)
+    (tmp_path / "in").mkdir()
+    blob = torch.load(cache_path(stats[1].key, tmp_path / "s"), weights_only=True)
+    torch.save(blob | {"moment": blob["moment"] * 2}, tmp_path / "in" / "altered.pt")
+    with pytest.raises(StatsShareError, match="altered.pt: its content does not match its checksum"):
+        import_files(tmp_path / "in", loaded.fingerprint, tmp_path / "cache")

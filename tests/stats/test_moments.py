@@ -151,3 +151,103 @@ def test_an_interrupted_pass_resumes_from_its_checkpoint(tmp_path, tiny_model_di
     assert len(forwards) == -(-(n - saved) // 2), "only the windows after the checkpoint are computed again"
     assert resumed[2][1] == reference[2][1]
     torch.testing.assert_close(resumed[2][0], reference[2][0], rtol=1e-9, atol=1e-9)
+
+
+# --- the cache's checksum: an altered file is reported and recomputed, never used ---------------
+
+
+@pytest.fixture
+def llama(tokenizer):
+    from tests.tiny import make_tiny
+
+    return make_tiny("llama", tokenizer)
+
+
+def _cached(tmp_path) -> tuple[Path, dict]:
+    (path,) = [p for p in (tmp_path / "s").rglob("*.pt") if not p.name.startswith("partial-")]
+    return path, torch.load(path, weights_only=True)
+
+
+def _altered(blob: dict, how: str) -> dict:
+    moment = blob["moment"].clone()
+    if how == "finite":
+        moment *= 1.5  # still finite and symmetric: only the checksum tells
+    else:
+        moment[0, 0] = float("nan")
+    out = blob | {"moment": moment}
+    return out | {"sha256": moments.checksum(out)} if how == "non-finite, checksum recomputed" else out
+
+
+@pytest.mark.parametrize("how", ["finite", "non-finite", "non-finite, checksum recomputed"])
+def test_an_altered_cache_file_is_reported_and_recomputed_never_used(llama, tmp_path, caplog, how):
+    corpus = _corpus(tmp_path)
+    first = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    path, blob = _cached(tmp_path)
+    assert blob["sha256"] == moments.checksum(blob), "written with its checksum"
+    torch.save(_altered(blob, how), path)
+    with caplog.at_level(logging.WARNING):
+        again = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert f"statistics cache {path} is unusable" in caplog.text
+    assert ("checksum" if how != "non-finite, checksum recomputed" else "not finite") in caplog.text
+    assert torch.equal(first[1].moment, again[1].moment)
+    assert torch.equal(_cached(tmp_path)[1]["moment"], first[1].moment), "the cache file is rewritten"
+
+
+def test_a_cache_file_from_before_checksums_is_kept_once_and_upgraded(llama, tmp_path, monkeypatch, caplog):
+    """Same key, same layout: a plausible old file is used (recomputing costs hours on big
+    models) and gets a checksum; an implausible one (asymmetric) is recomputed."""
+    corpus = _corpus(tmp_path)
+    first = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    path, blob = _cached(tmp_path)
+    old = {k: v for k, v in blob.items() if k != "sha256"}
+    torch.save(old, path)
+    real = moments.accumulate
+    monkeypatch.setattr(moments, "accumulate", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    with caplog.at_level(logging.INFO):
+        again = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert torch.equal(first[1].moment, again[1].moment) and "predates checksums" in caplog.text
+    assert _cached(tmp_path)[1]["sha256"] == blob["sha256"], "upgraded in place"
+
+    asymmetric = old["moment"].clone()
+    asymmetric[0, 1] += 1.0
+    torch.save(old | {"moment": asymmetric}, path)
+    monkeypatch.setattr(moments, "accumulate", real)
+    with caplog.at_level(logging.WARNING):
+        again = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert "not symmetric" in caplog.text and torch.equal(first[1].moment, again[1].moment)
+
+
+def test_non_finite_moments_are_named_as_such_and_not_cached(llama, tmp_path, monkeypatch):
+    from kedit.editing.values import NonFiniteError
+
+    d = layer_module(llama.model, llama.arch, llama.arch.mlp_out, 1).weight.shape[1]
+    monkeypatch.setattr(moments, "accumulate", lambda *a, **k: {1: (torch.full((d, d), float("inf"), dtype=torch.float64), 10)})
+    with pytest.raises(NonFiniteError, match=r"second moments of model\.layers\.1\.mlp\.down_proj .* not finite in float32"):
+        second_moments(llama, _corpus(tmp_path), [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert not list((tmp_path / "s").rglob("*.pt"))
+
+
+def test_an_altered_checkpoint_is_not_resumed(tmp_path, caplog):
+    ckpt = tmp_path / "partial.pt"
+    moments._save_torch(ckpt, {"sums": {2: torch.eye(3, dtype=torch.float64)}, "count": 5, "next_window": 4})
+    assert moments._load_partial(ckpt, [2]).next_window == 4
+    blob = torch.load(ckpt, weights_only=True)
+    blob["sums"][2][0, 0] = 7.0
+    torch.save(blob, ckpt)
+    with caplog.at_level(logging.WARNING):
+        assert moments._load_partial(ckpt, [2]) is None
+    assert f"partial statistics {ckpt} are unusable" in caplog.text and "checksum" in caplog.text
+
+
+def test_a_cache_that_cannot_be_written_is_reported_and_the_values_used(llama, tmp_path, monkeypatch, caplog):
+    import errno
+
+    import kedit.util
+
+    def full(tmp, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(kedit.util, "_commit", full)
+    with caplog.at_level(logging.WARNING):
+        got = second_moments(llama, _corpus(tmp_path), [1], 4, 12, root=tmp_path / "s", progress=False)
+    assert got[1].count > 0 and "cannot write the statistics cache" in caplog.text and "No space left" in caplog.text
