@@ -14,9 +14,7 @@ from kedit.editing.requests import make_requests
 from kedit.methods import apply_edit, get_method, restore
 from kedit.models import prepare
 from kedit.models.architecture import get_module
-from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
-from tests.test_offload import offloaded
-from tests.tiny import TINY, evaluate, make_tiny
+from tests.tiny import METHOD_HP, TINY, ctx_for, evaluate, make_tiny, offloaded
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -5,39 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kedit.stats.corpus import text_files
-from kedit.editing.keys import compute_keys, subject_states
+from kedit.editing.keys import compute_keys
 from kedit.editing.requests import group_indices, make_requests
 from kedit.editing.values import optimize_values
 from kedit.methods import EditContext, StatsSettings, apply_edit, get_method, restore
 from kedit.models.architecture import get_module, layer_module
 from kedit.models.hooks import record, replay_below, run_stopping
 from kedit.models.load import weights_fingerprint
-from tests.tiny import SENTENCES
-
-
-@pytest.fixture
-def corpus(tmp_path, monkeypatch):
-    monkeypatch.setenv("KEDIT_CACHE", str(tmp_path / "cache"))
-    path = tmp_path / "corpus.txt"
-    path.write_text("\n\n".join(SENTENCES * 3))
-    return text_files([str(path)])
-
-
-def ctx_for(loaded, corpus, templates=None):
-    return EditContext(loaded, StatsSettings(corpus=corpus, n_samples=64, max_length=16), templates=templates, progress=False)
-
-
-TINY_HP = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3, mom2_update_weight=10.0)
-_VALUES = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3)
-# every registered method, with settings that make it run in a fraction of a second on a tiny model
-METHOD_HP = {
-    "MEMIT": TINY_HP,
-    "MEMIT-Merge": TINY_HP,
-    "PMET": _VALUES | {"mom2_update_weight": 10.0},
-    "AlphaEdit": _VALUES | {"L2": 1.0, "nullspace_threshold": 1e-2},
-    "FT-L": dict(layers=[2], num_steps=5, lr=1e-3, norm_constraint=1e-4),
-}
+from tests.tiny import METHOD_HP, TINY_HP, block_outputs, ctx_for, mlp_outputs, tensor_bytes
 
 
 def test_every_registered_method_is_tested():
@@ -137,22 +112,10 @@ def test_compute_leaves_the_model_unchanged_and_restore_is_bit_exact(tiny, raw_r
     assert weights_fingerprint(tiny.model) == before
     assert set(edit.updates) == {tiny.arch.mlp_out.format(layer) for layer in hp["layers"]}
     originals = apply_edit(tiny, edit)
-    changed = {name for name, p in tiny.model.named_parameters() if weights_fingerprint_one(p) != weights_fingerprint_one(originals.get(name.removesuffix(".weight"), p))}
+    changed = {name for name, p in tiny.model.named_parameters() if tensor_bytes(p) != tensor_bytes(originals.get(name.removesuffix(".weight"), p))}
     assert changed == {path + ".weight" for path in edit.updates}
     restore(tiny, originals)
     assert weights_fingerprint(tiny.model) == before
-
-
-def weights_fingerprint_one(t: torch.Tensor) -> bytes:
-    return t.detach().contiguous().view(torch.uint8).numpy().tobytes()
-
-
-def _mlp_outputs(loaded, reqs, layer):
-    return subject_states(loaded, reqs, ["{}"], {"y": (loaded.arch.mlp_out, layer, "output")})["y"][:, 0]
-
-
-def _block_outputs(loaded, reqs, layer):
-    return subject_states(loaded, reqs, ["{}"], {"z": (loaded.arch.block, layer, "output")})["z"][:, 0]
 
 
 @pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge"])
@@ -175,14 +138,14 @@ def test_with_a_tiny_regulariser_the_edited_layer_maps_each_key_to_its_value(tin
     groups = group_indices(reqs, None if cfg.group_by == "none" else "subject")
     values = optimize_values(tiny, reqs, groups, 2, ["{}"], cfg.value_settings()).values[0]
     wanted = torch.stack([values[next(g for g, m in enumerate(groups) if i in m)] for i in range(len(reqs))])
-    before, mlp_before = _block_outputs(tiny, reqs, 2), _mlp_outputs(tiny, reqs, 2)
+    before, mlp_before = block_outputs(tiny, reqs, 2), mlp_outputs(tiny, reqs, 2)
     asked = mlp_change(tiny, 2, mlp_before, wanted - before)
     if method == "MEMIT":  # one key, two wishes: least squares grants their mean
         wanted[1] = wanted[2] = (wanted[1] + wanted[2]) / 2
         asked[1] = asked[2] = (asked[1] + asked[2]) / 2
     edit = get_method(method).compute(ctx, reqs, cfg)
     originals = apply_edit(tiny, edit)
-    got, mlp_got = _block_outputs(tiny, reqs, 2), _mlp_outputs(tiny, reqs, 2)
+    got, mlp_got = block_outputs(tiny, reqs, 2), mlp_outputs(tiny, reqs, 2)
     restore(tiny, originals)
     torch.testing.assert_close(mlp_got - mlp_before, asked, rtol=0, atol=1e-3 * float(asked.norm(dim=1).max()))
     if tiny.arch.post_mlp_norm is None:
@@ -442,11 +405,11 @@ def test_pmet_asks_each_layer_for_its_share_of_the_stream_move_its_mlp_value_nee
     cfg = get_method("PMET").parse(METHOD_HP["PMET"] | {"context_tokens": 0, "mom2_update_weight": 1e-9})
     sites = [tiny.arch.attn_out, tiny.arch.mlp_out]
     value = optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}"], cfg.value_settings(), sites=sites).values[-1]
-    mlp1_before = _mlp_outputs(tiny, reqs, 1)
-    share = stream_change(tiny, 2, _mlp_outputs(tiny, reqs, 2), value) / 2**0.5
+    mlp1_before = mlp_outputs(tiny, reqs, 1)
+    share = stream_change(tiny, 2, mlp_outputs(tiny, reqs, 2), value) / 2**0.5
     asked = mlp_change(tiny, 1, mlp1_before, share)
     originals = apply_edit(tiny, get_method("PMET").compute(ctx, reqs, cfg))
-    got = _mlp_outputs(tiny, reqs, 1) - mlp1_before  # layer 2's update cannot reach layer 1
+    got = mlp_outputs(tiny, reqs, 1) - mlp1_before  # layer 2's update cannot reach layer 1
     restore(tiny, originals)
     torch.testing.assert_close(got, asked, rtol=0, atol=1e-3 * float(asked.norm(dim=1).max()))
 

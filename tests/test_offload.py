@@ -12,24 +12,13 @@ from kedit.methods import apply_edit, get_method, restore
 from kedit.models import prepare
 from kedit.models.architecture import get_module
 from kedit.models.offload import OffloadError, readable
-from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
-from tests.tiny import TINY, make_tiny
+from tests.tiny import METHOD_HP, TINY, ctx_for, make_tiny, offloaded
 
 
 def logits(loaded, text="John Smith's birthplace is"):
     ids = loaded.tokenizer(text, return_tensors="pt").to(loaded.device)
     with torch.no_grad():
         return loaded.model(**ids).logits.float().cpu()
-
-
-def offloaded(arch, tokenizer, runs_on: str = "cpu"):
-    """A tiny model whose every parameter is offloaded to a CPU copy and loaded per forward onto ``runs_on``."""
-    from accelerate import cpu_offload
-
-    model = make_tiny(arch, tokenizer).model
-    cpu_offload(model, execution_device=torch.device(runs_on))
-    assert all(p.device.type == "meta" for p in model.parameters())
-    return prepare(model, tokenizer, name=f"tiny-{arch}-offloaded", source="random", device=None)
 
 
 @pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge", "PMET", "AlphaEdit"])

@@ -207,7 +207,7 @@ def test_a_request_whose_prompt_lacks_its_subject_is_named_with_its_index(projec
 
 
 def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
-    from tests.data.test_formats import COUNTERFACT
+    from tests.data.records import COUNTERFACT
 
     rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
     records = [
