@@ -48,10 +48,10 @@ def test_recomputing_only_the_tails_matches_the_full_forward(tiny, together, att
 
 
 def test_rows_share_lines_without_overlapping_and_a_lines_cache_stays_within_the_longest_row():
-    from kedit.models.prefix import _lines
+    from kedit.models.prefix import line_layout
 
     tails, prefixes = [6, 4, 2] + [1] * 40, [2, 5, 1] + [3] * 40
-    line, col, slot, n_lines = _lines(tails, prefixes, together=True)
+    line, col, slot, n_lines = line_layout(tails, prefixes, together=True)
     width, room = 6, 12  # the longest tail; twice the longest prefix (5) or the width, whichever is more
     for n in range(n_lines):
         rows = [r for r in range(len(tails)) if line[r] == n]
@@ -60,4 +60,4 @@ def test_rows_share_lines_without_overlapping_and_a_lines_cache_stays_within_the
         assert all(a[1] <= b[0] for a, b in zip(cols, cols[1:])) and cols[-1][1] <= width
         assert all(a[1] <= b[0] for a, b in zip(keys, keys[1:])) and keys[-1][1] <= room
     assert n_lines < len(tails)
-    assert _lines(tails, prefixes, together=False)[3] == len(tails)
+    assert line_layout(tails, prefixes, together=False)[3] == len(tails)
