@@ -103,4 +103,6 @@ def test_values_are_the_same_when_the_window_forbids_a_cached_prefix(tokenizer, 
     split = optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())
     monkeypatch.setattr(values_mod, "fits_window", lambda model, width: False)
     whole = optimize_values(loaded, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())
+    # float32: cached prefix against whole rows sums in another order (measured 3.0e-6 on values
+    # of norm 7.8: 0.2 % of the tolerance); a prefix cut by the window would move them O(norm)
     torch.testing.assert_close(whole.values[0], split.values[0], rtol=0, atol=1e-4 * float(split.values[0].norm(dim=1).max()))

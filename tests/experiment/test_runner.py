@@ -50,6 +50,8 @@ def test_run_writes_a_versioned_report_with_provenance(project):
     assert (where / "akd_vs_efficacy.png").exists()
     # Same-subject rows: every key is the same, so AKD is 0 and all pairs collide.
     for c in report["cells"]:
+        # measured 0.0 (bit-identical keys) on every tiny architecture; distinct subjects on this
+        # tiny llama are 0.048 apart, so 1e-4 admits only float32 rounding
         assert c["metrics"]["akd"] < 1e-4
         assert c["metrics"]["akd_collisions"] == c["batch_size"] * (c["batch_size"] - 1) // 2
 

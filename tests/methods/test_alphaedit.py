@@ -32,4 +32,7 @@ def test_alphaedit_leaves_preserved_keys_outputs_unchanged(tiny, raw_requests, c
     edited = compute_keys(tiny, reqs, 2, ctx.templates(hp["context_tokens"])).double()
     on_preserved = (preserved @ update.double().T).norm(dim=1).max()
     on_edited = (edited @ update.double().T).norm(dim=1).mean()
+    # the projector keeps what lies below its threshold (1e-6 of the top eigenvalue): measured
+    # ratio at most 3.0e-5 (olmo2); with nothing projected (threshold above every eigenvalue)
+    # it is 1.4 to 2.3 (llama, gpt2, olmo2)
     assert on_edited > 0 and on_preserved < 1e-3 * on_edited

@@ -15,6 +15,8 @@ def test_ft_l_respects_its_l_infinity_bound(tiny, raw_requests):
     hp = METHOD_HP["FT-L"] | {"lr": 1e-2, "norm_constraint": 3e-4}
     edit = get_method("FT-L").compute(ctx_for(tiny, None), reqs, get_method("FT-L").parse(hp))
     (update,) = edit.updates.values()
+    # + 1e-7: w0 + 3e-4 and w - w0 round in float32 (|w0| < 0.08 here, so ~1e-8): measured at
+    # most 1.4e-9 over the bound; an unbounded step with this lr goes far over it
     assert float(update.abs().max()) <= 3e-4 + 1e-7
     assert float(update.abs().max()) > 1e-4, "the bound should be reached with this learning rate"
 
@@ -36,5 +38,7 @@ def test_ft_l_runs_the_blocks_below_its_layers_once_and_gets_the_update_of_full_
     full = get_method("FT-L").compute(ctx_for(tiny, None), reqs, cfg)
     assert len(calls) == 1 + 1 + cfg.num_steps
     for path, update in full.updates.items():
-        assert float(update.abs().max()) > 1e-3
+        assert float(update.abs().max()) > 1e-3  # not a comparison of two ~zero updates
+        # measured bit-identical on every tiny architecture: the tolerance admits only float32
+        # reordering (updates up to 0.05), far below what a stale replayed state would change
         torch.testing.assert_close(replayed.updates[path], update, rtol=1e-4, atol=1e-6)

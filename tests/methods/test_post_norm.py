@@ -22,7 +22,7 @@ def test_post_norm_inversion_survives_zero_gains(tokenizer):
     wanted = norm(other) - norm(y)  # a reachable target: the norm's output for another input
     change = mlp_change(loaded, 2, y, wanted)
     assert torch.isfinite(change).all()
-    assert (change.norm(dim=1) < 3 * y.norm(dim=1)).all()
+    assert (change.norm(dim=1) < 3 * y.norm(dim=1)).all()  # measured at most 1.51; dividing by a ~0 gain gives inf
     before = (norm(y) + wanted - norm(y)).norm(dim=1)
     after = (norm(y) + wanted - norm(y + change)).norm(dim=1)
-    assert (after < 0.2 * before).all()
+    assert (after < 0.2 * before).all()  # what the ~0-gain features cannot reach: measured 0.03 to 0.074
