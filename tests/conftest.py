@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny byte-level BPE tokenizer and tiny random models of every supported architecture."""
+"""Shared fixtures: a tiny byte-level BPE tokenizer, tiny random models of every supported
+architecture, four edit requests and a statistics corpus. Plain helpers are in tests/tiny.py."""
 
 from __future__ import annotations
 
@@ -53,3 +54,14 @@ def raw_requests():
         dict(subject="Alice Brown", prompt="The occupation of {} is", target_new="painter",
              neighborhood_prompts=[{"prompt": "Bob Jones's occupation is", "target": "actor"}]),
     ]
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch):
+    """The tiny sentences, three times over, as a statistics corpus (its cache under tmp_path)."""
+    from kedit.stats.corpus import text_files
+
+    monkeypatch.setenv("KEDIT_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n\n".join(SENTENCES * 3))
+    return text_files([str(path)])

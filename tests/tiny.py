@@ -1,4 +1,5 @@
-"""Tiny random models of every supported architecture, and the text their tokenizer is trained on."""
+"""Tiny random models of every supported architecture, the text their tokenizer is trained on,
+and the plain helpers the tests share (fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,54 @@ def evaluate(ctx, method: str, hparams: dict | None, requests, metrics, before=N
 
     chosen = [get_metric(m) if isinstance(m, str) else m for m in metrics]
     return edit_and_evaluate(ctx, MethodRun.of(method, hparams), requests, chosen, before)
+
+
+TINY_HP = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3, mom2_update_weight=10.0)
+_VALUES = dict(layers=[1, 2], v_num_grad_steps=6, v_lr=0.5, context_tokens=3)
+# every registered method, with settings that make it run in a fraction of a second on a tiny model
+METHOD_HP = {
+    "MEMIT": TINY_HP,
+    "MEMIT-Merge": TINY_HP,
+    "PMET": _VALUES | {"mom2_update_weight": 10.0},
+    "AlphaEdit": _VALUES | {"L2": 1.0, "nullspace_threshold": 1e-2},
+    "FT-L": dict(layers=[2], num_steps=5, lr=1e-3, norm_constraint=1e-4),
+}
+
+
+def ctx_for(loaded, corpus, templates=None):
+    """An edit context over ``corpus`` (the ``corpus`` fixture, or None for methods that need no
+    statistics) with 64 windows of 16 tokens: second moments in a fraction of a second."""
+    from kedit.methods import EditContext, StatsSettings
+
+    return EditContext(loaded, StatsSettings(corpus=corpus, n_samples=64, max_length=16), templates=templates, progress=False)
+
+
+def tensor_bytes(t: torch.Tensor) -> bytes:
+    """A tensor's raw bytes: equal exactly when the tensors are bit-identical."""
+    return t.detach().contiguous().view(torch.uint8).numpy().tobytes()
+
+
+def mlp_outputs(loaded, reqs, layer):
+    """(n_requests, d_model): the MLP output of ``layer`` at each request's subject's last token."""
+    from kedit.editing.keys import subject_states
+
+    return subject_states(loaded, reqs, ["{}"], {"y": (loaded.arch.mlp_out, layer, "output")})["y"][:, 0]
+
+
+def block_outputs(loaded, reqs, layer):
+    """(n_requests, d_model): the residual stream after block ``layer`` at each subject's last token."""
+    from kedit.editing.keys import subject_states
+
+    return subject_states(loaded, reqs, ["{}"], {"z": (loaded.arch.block, layer, "output")})["z"][:, 0]
+
+
+def offloaded(arch, tokenizer, runs_on: str = "cpu"):
+    """A tiny model whose every parameter is offloaded to a CPU copy and loaded per forward onto ``runs_on``."""
+    from accelerate import cpu_offload
+
+    from kedit.models import prepare
+
+    model = make_tiny(arch, tokenizer).model
+    cpu_offload(model, execution_device=torch.device(runs_on))
+    assert all(p.device.type == "meta" for p in model.parameters())
+    return prepare(model, tokenizer, name=f"tiny-{arch}-offloaded", source="random", device=None)

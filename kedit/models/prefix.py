@@ -132,7 +132,7 @@ class PackedTails:
         }
 
 
-def _lines(tails: Sequence[int], prefixes: Sequence[int], together: bool) -> tuple[list[int], list[int], list[int], int]:
+def line_layout(tails: Sequence[int], prefixes: Sequence[int], together: bool) -> tuple[list[int], list[int], list[int], int]:
     """Best-fit decreasing of rows into lines as wide as the longest tail: (line, column,
     prefix slot) per row, and the number of lines. ``together=False``: one row per line.
 
@@ -175,7 +175,7 @@ def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], togeth
     for split, idx in zip(splits, rows):
         tails += split.tail_mask[idx].sum(1).tolist()
         prefixes += split.prefix_mask[idx].sum(1).tolist()
-    line, col, slot, L = _lines(tails, prefixes, together)
+    line, col, slot, L = line_layout(tails, prefixes, together)
     device = splits[0].input_ids.device
     as_long = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
     line_t, col_t, slot_t, tail_t, prefix_t = map(as_long, (line, col, slot, tails, prefixes))

@@ -6,22 +6,7 @@ import pytest
 
 from kedit.data.formats import RowFormatError, convert_rows
 from kedit.editing.requests import make_requests
-
-COUNTERFACT = {
-    "case_id": 7,
-    "pararel_idx": 2796,
-    "requested_rewrite": {
-        "prompt": "The mother tongue of {} is",
-        "relation_id": "P103",
-        "target_new": {"str": "English", "id": "Q1860"},
-        "target_true": {"str": "French", "id": "Q150"},
-        "subject": "Danielle Darrieux",
-    },
-    "paraphrase_prompts": ["Danielle Darrieux grew up speaking"],
-    "neighborhood_prompts": ["The mother tongue of Léon Blum is", "Michel Rocard is a native speaker of"],
-    "attribute_prompts": ["J. R. R. Tolkien is a native speaker of"],
-    "generation_prompts": ["Danielle Darrieux's mother tongue is"],
-}
+from tests.data.records import COUNTERFACT
 
 ZSRE = {
     "subject": "Watts Humphrey",

@@ -34,21 +34,26 @@ def test_server_and_embedded_snapshot_agree(oxigraph_server, offline_client, tmp
     assert offline_client.provenance()["embedded"] is True and len(offline_client.provenance()["snapshot_sha256"]) == 64
 
 
-def test_embedded_results_are_cached_by_snapshot_content(tmp_path, caplog):
+def test_embedded_results_are_cached_by_snapshot_content(tmp_path, caplog, monkeypatch):
     """A repeated query on the embedded snapshot neither loads nor queries it; the key holds the
     snapshot's sha256 (another file content, another key); refresh and a corrupt file query again."""
     from kedit.data.embedded import SNAPSHOT, EmbeddedEndpoint
+
+    queries_run = []  # queries that reached a snapshot (its store is loaded on the first)
+    select = EmbeddedEndpoint.select
+    monkeypatch.setattr(EmbeddedEndpoint, "select", lambda self, query: queries_run.append(query) or select(self, query))
 
     def fresh(**kw):
         return SparqlClient("offline", cache_dir=tmp_path / "cache", **kw)
 
     first = fresh().select(QUERY)
+    assert len(queries_run) == 1
     warm = fresh()
     again = warm.select(QUERY)
     assert again.source == "embedded" and list(again) == list(first) and len(first) > 50
-    assert warm._snapshot._store is None  # answered from the cache: the store was never loaded
+    assert len(queries_run) == 1  # answered from the cache: the snapshot was neither queried nor loaded
     refreshed = fresh(refresh=True)
-    assert list(refreshed.select(QUERY)) == list(first) and refreshed._snapshot._store is not None
+    assert list(refreshed.select(QUERY)) == list(first) and len(queries_run) == 2
     other = tmp_path / "other.ttl"
     other.write_bytes(SNAPSHOT.read_bytes() + b"\n")
     assert EmbeddedEndpoint(other).cache_name != EmbeddedEndpoint().cache_name
@@ -56,7 +61,7 @@ def test_embedded_results_are_cached_by_snapshot_content(tmp_path, caplog):
     file.write_text("{not json")
     with caplog.at_level(logging.WARNING):
         rebuilt = fresh()
-        assert list(rebuilt.select(QUERY)) == list(first) and rebuilt._snapshot._store is not None
+        assert list(rebuilt.select(QUERY)) == list(first) and len(queries_run) == 3
     assert any("corrupt SPARQL cache file" in r.message for r in caplog.records)
 
 

@@ -32,3 +32,24 @@ def test_the_initial_value_is_read_on_the_first_facts_bare_prompt_and_the_kl_row
     assert init == [(0, "John Smith's birthplace is"), (1, "Danielle Darrieux's mother tongue is")]
     kl = [row for row, r in zip(rows, roles) if r.is_kl]
     assert [(k.prefix, k.target, k.subject) for k in kl] == [("Sure: John Smith", "", (6, 16)), ("Sure: Danielle Darrieux", "", (6, 23))]
+
+
+def test_passes_cover_every_row_once_and_pad_less_than_one_pass(tokenizer):
+    from kedit.editing.tokens import subject_row
+    from kedit.editing.values import (
+        PASS_OVERHEAD_TOKENS,
+        first_pass_batches,
+        tail_length,
+    )
+
+    targets = ["Paris", "the United States of America", "a painter and sculptor of the Italian school", "Rome", "English"] * 7
+    rows = [subject_row("{}'s birthplace is", "John Smith", t) for t in targets] + [subject_row("{} is a", "John Smith")] * 10
+    tails = [tail_length(tokenizer, r) for r in rows]
+    for budget in (2048, 64):
+        parts = first_pass_batches(tokenizer, rows, budget)
+        assert sorted(i for p in parts for i in p) == list(range(len(rows)))
+        assert all(len(p) == 1 or len(p) * max(tails[i] for i in p) <= budget for p in parts)
+        cost = sum(len(p) * max(tails[i] for i in p) + PASS_OVERHEAD_TOKENS for p in parts)
+        if budget == 2048:
+            assert len(parts) > 1 and cost < len(rows) * max(tails) + PASS_OVERHEAD_TOKENS  # beats one padded pass
+        assert cost <= sum(t + PASS_OVERHEAD_TOKENS for t in tails)  # and one pass per row

@@ -14,9 +14,7 @@ from kedit.editing.requests import make_requests
 from kedit.methods import apply_edit, get_method, restore
 from kedit.models import prepare
 from kedit.models.architecture import get_module
-from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
-from tests.test_offload import offloaded
-from tests.tiny import TINY, evaluate, make_tiny
+from tests.tiny import METHOD_HP, TINY, ctx_for, evaluate, make_tiny, offloaded
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -79,10 +77,13 @@ def test_edits_on_the_gpu_match_the_cpu(tokenizer, raw_requests, corpus, method)
         half = updates_of(make_tiny(arch, tokenizer, dtype=torch.bfloat16, device="cuda"), corpus, method, reqs, prefixes) if method != "FT-L" else {}
         for path, full in cpu.items():
             assert gpu[path].device.type == "cuda"
+            # float32 on another device: other kernels sum in other orders (~1e-6 relative per op,
+            # grown by the value optimisation); not measured on a GPU here, set by that reasoning;
+            # a wrong device transfer or lost update is O(1) off
             assert relative_error(full, gpu[path]) < 1e-3, (arch, path)
             if half:
                 cos = torch.nn.functional.cosine_similarity(full.flatten().double(), half[path].flatten().double().cpu(), dim=0)
-                assert cos > 0.8, (arch, path)  # bfloat16: see test_engine's twin test
+                assert cos > 0.8, (arch, path)  # bfloat16: see the float32-twin test in tests/methods/test_locate.py
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -99,7 +100,7 @@ def test_a_model_split_across_gpu_and_cpu_edits_and_scores_like_one_on_the_cpu(t
         cfg = get_method(method).parse(METHOD_HP[method])
         expected = get_method(method).compute(cpu_ctx, reqs, cfg)
         edit = get_method(method).compute(split_ctx, reqs, cfg)
-        for path, full in expected.updates.items():
+        for path, full in expected.updates.items():  # 1e-3: as GPU against CPU in the test above
             assert relative_error(full, edit.updates[path]) < 1e-3, (arch, path)
 
         weights = {path: get_module(split.model, path, split.arch.model_type).weight for path in edit.updates}
@@ -114,6 +115,8 @@ def test_a_model_split_across_gpu_and_cpu_edits_and_scores_like_one_on_the_cpu(t
         want = evaluate(cpu_ctx, method, METHOD_HP[method], reqs, metrics).metrics
         got = evaluate(split_ctx, method, METHOD_HP[method], reqs, metrics).metrics
         for name in metrics:
+            # means over 4 requests: 0.05 lets one near-tie token flip (a 5-token target's share
+            # of one request), not a failed edit (a whole request: 0.25)
             assert got[name] == pytest.approx(want[name], abs=0.05), (arch, name)
 
 
@@ -128,7 +131,7 @@ def test_a_model_offloaded_to_the_cpu_and_run_on_the_gpu_is_edited_like_one_on_t
         off_ctx = ctx_for(off, corpus, templates=ref_ctx.prefix_templates)  # the same context prefixes (sampled words can flip across devices)
         want = get_method(method).compute(ref_ctx, reqs, cfg)
         edit = get_method(method).compute(off_ctx, reqs, cfg)
-        for path, upd in want.updates.items():
+        for path, upd in want.updates.items():  # 1e-3 and 0.05: as in the tests above
             assert relative_error(upd, edit.updates[path]) < 1e-3, (arch, path)
         want_scores = evaluate(ref_ctx, method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics
         got_scores = evaluate(off_ctx, method, METHOD_HP[method], reqs, ["efficacy", "specificity"]).metrics

@@ -41,6 +41,8 @@ def test_memit_merge_writes_same_subject_facts_into_the_embedded_model(smollm2, 
     ctx = EditContext(smollm2, StatsSettings(corpus=get_corpus(), n_samples=64, max_length=128), progress=False)
     hp = dict(layers=[4, 5, 6, 7, 8], mom2_update_weight=1500, v_lr=1.0, v_num_grad_steps=30, context_tokens=0)
     res = evaluate(ctx, "MEMIT-Merge", hp, reqs, ["efficacy", "specificity", "akd"])
-    assert res.metrics["akd"] < 1e-3 and res.metrics["akd_collisions"] == 1  # one subject, one key
+    # one subject, one key: same-subject keys are bit-identical on the tiny models (AKD 0.0); 1e-3
+    # admits float32 rounding only (not measured on SmolLM2: its distinct keys are O(their norm) apart)
+    assert res.metrics["akd"] < 1e-3 and res.metrics["akd_collisions"] == 1
     assert res.metrics["efficacy"] >= 0.5
     assert res.info["groups"] == 1

@@ -50,6 +50,8 @@ def test_run_writes_a_versioned_report_with_provenance(project):
     assert (where / "akd_vs_efficacy.png").exists()
     # Same-subject rows: every key is the same, so AKD is 0 and all pairs collide.
     for c in report["cells"]:
+        # measured 0.0 (bit-identical keys) on every tiny architecture; distinct subjects on this
+        # tiny llama are 0.048 apart, so 1e-4 admits only float32 rounding
         assert c["metrics"]["akd"] < 1e-4
         assert c["metrics"]["akd_collisions"] == c["batch_size"] * (c["batch_size"] - 1) // 2
 
@@ -207,7 +209,7 @@ def test_a_request_whose_prompt_lacks_its_subject_is_named_with_its_index(projec
 
 
 def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
-    from tests.data.test_formats import COUNTERFACT
+    from tests.data.records import COUNTERFACT
 
     rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
     records = [

@@ -12,24 +12,13 @@ from kedit.methods import apply_edit, get_method, restore
 from kedit.models import prepare
 from kedit.models.architecture import get_module
 from kedit.models.offload import OffloadError, readable
-from tests.test_engine import METHOD_HP, corpus, ctx_for  # noqa: F401 (corpus is a fixture)
-from tests.tiny import TINY, make_tiny
+from tests.tiny import METHOD_HP, TINY, ctx_for, make_tiny, offloaded
 
 
 def logits(loaded, text="John Smith's birthplace is"):
     ids = loaded.tokenizer(text, return_tensors="pt").to(loaded.device)
     with torch.no_grad():
         return loaded.model(**ids).logits.float().cpu()
-
-
-def offloaded(arch, tokenizer, runs_on: str = "cpu"):
-    """A tiny model whose every parameter is offloaded to a CPU copy and loaded per forward onto ``runs_on``."""
-    from accelerate import cpu_offload
-
-    model = make_tiny(arch, tokenizer).model
-    cpu_offload(model, execution_device=torch.device(runs_on))
-    assert all(p.device.type == "meta" for p in model.parameters())
-    return prepare(model, tokenizer, name=f"tiny-{arch}-offloaded", source="random", device=None)
 
 
 @pytest.mark.parametrize("method", ["MEMIT", "MEMIT-Merge", "PMET", "AlphaEdit"])
@@ -42,6 +31,8 @@ def test_an_offloaded_model_is_edited_in_its_stored_copy(tokenizer, raw_requests
         want = get_method(method).compute(ctx_for(ref, corpus), reqs, cfg)
         edit = get_method(method).compute(ctx_for(off, corpus), reqs, cfg)
         for path, upd in want.updates.items():
+            # measured bit-identical (same CPU kernels, same weights): the tolerances admit only
+            # float32 reordering; an edit lost or applied twice changes updates and logits O(1)
             torch.testing.assert_close(edit.updates[path], upd, rtol=1e-4, atol=1e-6 * upd.abs().max().item())
         unedited = logits(off)
         apply_edit(ref, want)
@@ -94,7 +85,7 @@ def test_a_model_loaded_with_too_little_memory_edits_its_resident_layers_and_nam
     placed_ctx = ctx_for(placed, corpus, templates=ref_ctx.prefix_templates)  # the same context prefixes
     want = get_method("MEMIT").compute(ref_ctx, reqs, low)
     edit = get_method("MEMIT").compute(placed_ctx, reqs, low)
-    for path, upd in want.updates.items():
+    for path, upd in want.updates.items():  # tolerances: as in the test above (measured bit-identical here too)
         torch.testing.assert_close(edit.updates[path], upd, rtol=1e-4, atol=1e-6 * upd.abs().max().item())
     apply_edit(tiny, want)
     apply_edit(placed, edit)
