@@ -3,6 +3,7 @@ turned into edit requests, fingerprinted."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,28 +24,36 @@ class Dataset:
     provenance: dict
 
 
-def _rows(cfg: dict, spec_dir: Path) -> tuple[list[dict], dict]:
-    """(rows, provenance) of one ``dataset`` section."""
+def _row(i: int) -> str:
+    return f"row {i}"
+
+
+def _rows(cfg: dict, spec_dir: Path) -> tuple[list[dict], dict, Callable[[int], str]]:
+    """(rows, provenance, where): ``where(i)`` names row ``i`` in messages (a file's line)."""
     if "file" in cfg:
         from kedit.data.formats import convert_rows
-        from kedit.data.store import load_rows  # imports `datasets` (~1 s): only where a file is read
+        from kedit.data.store import read_rows  # imports `datasets` (~1 s): only where a file is read
 
-        path = (spec_dir / cfg["file"]).resolve()
-        rows, fmt, skipped = convert_rows(load_rows(path), cfg.get("format", "auto"))
-        return rows, {"source": "file", "path": str(path), "format": fmt, "rows_skipped": skipped}
+        source = read_rows((spec_dir / cfg["file"]).resolve())
+        rows, fmt, skipped = convert_rows(source.rows, cfg.get("format", "auto"), source.where)
+        kept = [i for i in range(len(source.rows)) if i not in set(skipped)]
+        provenance = {"source": "file", "path": str(source.path), "format": fmt, "rows_skipped": len(skipped)}
+        return rows, provenance, lambda i: source.where(kept[i])
     from kedit.data.builder import build_dataset
 
     built = build_dataset(cfg["wikidata"])
-    return built.rows, built.provenance
+    return built.rows, built.provenance, _row
 
 
 def materialise(name: str, cfg: dict, spec_dir: Path) -> Dataset:
-    """Build or read a dataset and make its requests; errors name the dataset."""
+    """Build or read a dataset and make its requests; errors name the dataset, and each bad
+    row by its file and line (or row index)."""
     try:
-        rows, provenance = _rows(cfg, spec_dir)
+        rows, provenance, where = _rows(cfg, spec_dir)
         rows = rows[: cfg["limit"]] if cfg.get("limit") else rows
         if not rows:
             raise RunError(f"dataset {name!r} has no rows")
-        return Dataset(name=name, rows=rows, requests=make_requests(rows), fingerprint=sha256(rows), provenance=provenance)
+        requests = make_requests(rows, where)
+        return Dataset(name=name, rows=rows, requests=requests, fingerprint=sha256(rows), provenance=provenance)
     except (DataError, RequestError) as e:
         raise RunError(f"dataset {name!r}: {e}") from None

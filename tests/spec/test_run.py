@@ -10,6 +10,7 @@ import sys
 import time
 
 import jsonschema
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -203,7 +204,20 @@ def test_a_request_whose_prompt_lacks_its_subject_is_named_with_its_index(projec
     rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
     rows[2]["prompt"] = "Her mother tongue is"
     (project.parent / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    _run_fails(["run", str(project)], "request 2: prompt 'Her mother tongue is' contains neither")
+    _run_fails(["run", str(project)], "data.jsonl:3 (row 2): prompt 'Her mother tongue is' contains neither")
+
+
+@pytest.mark.parametrize("content, phrase", [
+    (b"", "data.jsonl: empty file: no rows"),
+    (b'{"subject": oops}\n', "data.jsonl:1:13: not JSON: Expecting value"),
+    (bytes(range(256)), "data.jsonl: binary data (a NUL byte at line 1), not text"),
+    ("".join(json.dumps(r) + "\n" for r in [{"subject": "S", "prompt": "{} is", "target_new": ""}] * 3).encode(),
+     "3 bad requests:\n  /"),
+])
+def test_a_malformed_dataset_file_exits_2_naming_the_file_and_line(project, content, phrase):
+    (project.parent / "data.jsonl").write_bytes(content)
+    res = _run_fails(["run", str(project)], "dataset 'dataset': ", phrase)
+    assert "Traceback" not in res.output and "internal error" not in res.output
 
 
 def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
@@ -230,7 +244,7 @@ def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
     assert f"| (unedited model) | {cell['metrics']['efficacy_before']:.3f} | {cell['metrics']['efficacy_exact_before']:.3f} | – |" in md
     records[1]["requested_rewrite"].pop("subject")
     (project.parent / "counterfact.json").write_text(json.dumps(records))
-    _run_fails(["run", str(project)], "dataset 'dataset': row 1 (counterfact format): missing field 'requested_rewrite.subject'")
+    _run_fails(["run", str(project)], "dataset 'dataset': ", "counterfact.json row 1 (counterfact format): missing field 'requested_rewrite.subject'")
 
 
 def test_a_sequential_run_streams_batches_and_reports_every_step(project):
