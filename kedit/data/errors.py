@@ -52,11 +52,11 @@ class DatasetPathError(DataError, FileNotFoundError):
 class RowsError(DataError, ValueError):
     """Rows that cannot be used. ``problems`` names each one (file and line, or row index);
     the message lists the first :data:`~kedit.util.PROBLEMS_SHOWN` under a header that counts
-    them all (``what``: "bad lines in data.jsonl")."""
+    them all (``what``: "bad lines in data.jsonl"), then ``hint``, if any, on a line of its own."""
 
-    def __init__(self, problems: str | Sequence[str], what: str = "bad rows"):
+    def __init__(self, problems: str | Sequence[str], what: str = "bad rows", hint: str = ""):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__(problem_list(self.problems, what))
+        super().__init__(problem_list(self.problems, what) + (f"\n{hint}" if hint else ""))
 
 
 class DatasetFileError(RowsError):

@@ -25,6 +25,7 @@ EXPECTED = {
     "published_figure_not_a_number.yaml": (7, "/report/reference/0/figures/MEMIT/same_subject/efficacy", "'high' is not of type 'number'"),
     "relation_not_a_pid.yaml": (5, "/dataset/wikidata/relations/ids/1", "is not a Wikidata property id"),
     "seed_not_integer.yaml": (4, "/seeds/1", "1.5 is not of type 'integer'"),
+    "unknown_conflicts_policy.yaml": (4, "/dataset/conflicts", "'ignore' is not one of ['drop', 'error', 'keep_first', 'keep_last', 'warn']"),
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of"),
     "unknown_row_format.yaml": (4, "/dataset/format", "'mquake' is not one of ['auto', 'counterfact', 'easyedit', 'kedit', 'zsre']"),
     "unknown_top_level_key.yaml": (4, "/batch_size", "unknown key 'batch_size'"),
