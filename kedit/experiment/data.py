@@ -39,10 +39,10 @@ def _rows(cfg: dict, spec_dir: Path) -> tuple[list[dict], dict, list[int], Calla
         from kedit.data.formats import convert_rows
         from kedit.data.store import read_rows  # imports `datasets` (~1 s): only where a file is read
 
-        source = read_rows((spec_dir / cfg["file"]).resolve())
+        source = read_rows(spec_dir / cfg["file"])  # messages name the path as the command line and spec give it
         rows, fmt, skipped = convert_rows(source.rows, cfg.get("format", "auto"), source.where)
-        origin = [i for i in range(len(source.rows)) if i not in set(skipped)]
-        provenance = {"source": "file", "path": str(source.path), "format": fmt, "rows_skipped": len(skipped)}
+        origin = sorted(set(range(len(source.rows))) - set(skipped))
+        provenance = {"source": "file", "path": str((spec_dir / cfg["file"]).resolve()), "format": fmt, "rows_skipped": len(skipped)}
         return rows, provenance, origin, source.where
     from kedit.data.builder import build_dataset
 
@@ -59,8 +59,11 @@ def materialise(name: str, cfg: dict, spec_dir: Path) -> Dataset:
         rows = rows[: cfg["limit"]] if cfg.get("limit") else rows
         if not rows:
             raise RunError(f"dataset {name!r} has no rows")
-        requests = make_requests(rows, lambda i: where(origin[i]))
-        found = conflicts.resolve(requests, cfg.get("conflicts", conflicts.DEFAULT), lambda i: where(origin[i]), origin.__getitem__)
+        def at(i: int) -> str:
+            return where(origin[i])
+
+        requests = make_requests(rows, at)
+        found = conflicts.resolve(requests, cfg.get("conflicts", conflicts.DEFAULT), at, origin.__getitem__)
     except (DataError, RequestError) as e:
         raise RunError(f"dataset {name!r}: {e}") from None
     if found.lines:
