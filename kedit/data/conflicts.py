@@ -156,8 +156,9 @@ def resolve(edits: Sequence[Edit], policy: str = DEFAULT, where: Callable[[int],
     lines = []
     if found:
         n_bad = sum(c.contradictory for c in found)
-        lines = [f"{n_bad} group(s) of contradictory edits and {len(found) - n_bad} of duplicates; "
-                 f"conflicts: {policy} ({rule.help}): {len(dropped)} row(s) dropped"] + problems[:PROBLEMS_SHOWN]
+        head = (f"{n_bad} group(s) of contradictory edits and {len(found) - n_bad} of duplicates; "
+                f"conflicts: {policy} ({rule.help}): {len(dropped)} row(s) dropped")
+        lines = [head] + problems[:PROBLEMS_SHOWN]
         lines += [f"... and {len(problems) - PROBLEMS_SHOWN} more"] if len(problems) > PROBLEMS_SHOWN else []
     drop = set(dropped)
     return Resolution([i for i in range(len(edits)) if i not in drop], provenance, lines)
