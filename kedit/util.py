@@ -160,3 +160,19 @@ def dataclass_schema(cls, description: str | None = None) -> dict:
     out = {"type": "object", "additionalProperties": False, "properties": props}
     doc = description or (cls.__doc__ or "").strip().split("\n\n")[0]
     return {"description": " ".join(doc.split()), **out} if doc and not doc.startswith(cls.__name__ + "(") else out
+
+
+#: How many problems :func:`problem_list` spells out before "... and N more".
+PROBLEMS_SHOWN = 20
+
+
+def problem_list(problems: list[str], what: str, limit: int = PROBLEMS_SHOWN) -> str:
+    """One problem as itself; several as ``"<n> <what>:"`` and one indented line each, the
+    first ``limit`` of them, then ``"... and <rest> more"``: every bad input is reported at
+    once, and a file with thousands of them still gives a message one can read."""
+    if len(problems) == 1:
+        return problems[0]
+    lines = [f"{len(problems)} {what}:"] + [f"  {p}" for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more")
+    return "\n".join(lines)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kedit.util import problem_list
+
 #: Where in a spec the section :class:`ConfigError` is about lives.
 WIKIDATA_SECTION = "dataset.wikidata"
 
@@ -45,3 +47,18 @@ class BuildError(DataError):
 
 class DatasetPathError(DataError, FileNotFoundError):
     """A dataset path that does not exist or holds no readable rows."""
+
+
+class RowsError(DataError, ValueError):
+    """Rows that cannot be used. ``problems`` names each one (file and line, or row index);
+    the message lists the first :data:`~kedit.util.PROBLEMS_SHOWN` under a header that counts
+    them all (``what``: "bad lines in data.jsonl"), then ``hint``, if any, on a line of its own."""
+
+    def __init__(self, problems: str | Sequence[str], what: str = "bad rows", hint: str = ""):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__(problem_list(self.problems, what) + (f"\n{hint}" if hint else ""))
+
+
+class DatasetFileError(RowsError):
+    """A dataset file whose content is not rows: empty, not JSON, not UTF-8 text, binary,
+    an unreadable parquet file, a value that is not a row."""

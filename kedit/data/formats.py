@@ -27,12 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from kedit.data.errors import DataError
+from kedit.data.errors import RowsError
 from kedit.registry import Registry
 
 
-class RowFormatError(DataError, ValueError):
-    """A row that does not fit its file's format; the message names the row and the field."""
+class RowFormatError(RowsError):
+    """Rows that do not fit their file's format; the message names each row and field."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,14 @@ def _strings(value, where: str) -> list[str]:
     return items
 
 
+def _list(row: Mapping, key: str) -> list:
+    """An optional list field (a string there would be read letter by letter)."""
+    value = row.get(key) or []
+    if not isinstance(value, list):
+        raise RowFormatError(f"{key}: expected a list, got {value!r}")
+    return value
+
+
 FORMATS.add(NATIVE, RowFormat(detect=None, convert=dict))
 
 
@@ -82,8 +90,8 @@ def _counterfact(row: Mapping) -> dict:
         target_new=_field(row, "requested_rewrite.target_new.str"),
         target_true=true,
         relation_id=row["requested_rewrite"].get("relation_id"),
-        paraphrase_prompts=list(row.get("paraphrase_prompts") or []),
-        neighborhood_prompts=[p if isinstance(p, Mapping) else {"prompt": p, "target": true} for p in row.get("neighborhood_prompts") or []],
+        paraphrase_prompts=_strings(row.get("paraphrase_prompts") or [], "paraphrase_prompts"),
+        neighborhood_prompts=[p if isinstance(p, Mapping) else {"prompt": p, "target": true} for p in _list(row, "neighborhood_prompts")],
         meta=_case_id(row),
     )
 
@@ -94,7 +102,7 @@ FORMATS.add("counterfact", RowFormat(detect=lambda row: "requested_rewrite" in r
 def _zsre(row: Mapping) -> dict | None:
     if not _field(row, "alt"):
         return None
-    answers = row.get("answers") or []
+    answers = _strings(row.get("answers") or [], "answers")
     return dict(
         subject=_field(row, "subject"),
         prompt=_field(row, "src"),
@@ -130,38 +138,51 @@ def _easyedit(row: Mapping) -> dict:
 FORMATS.add("easyedit", RowFormat(detect=lambda row: bool({"ground_truth", "rephrase_prompt", "locality_prompt"} & set(row)), convert=_easyedit))
 
 
-def detect_format(row: Mapping) -> str:
+def _row(i: int) -> str:
+    return f"row {i}"
+
+
+def detect_format(row: Mapping, where: str = "row 0") -> str:
     """The one format whose markers ``row`` carries; kedit's own when none does."""
     if not isinstance(row, Mapping):
-        raise RowFormatError(f"row 0: expected a mapping, got {type(row).__name__}")
+        raise RowFormatError(f"{where}: expected a mapping, got {type(row).__name__}")
     found = [name for name, fmt in FORMATS.items() if fmt.detect and fmt.detect(row)]
     if len(found) > 1:
-        raise RowFormatError(f"row 0 looks like several formats ({', '.join(found)}); name one with dataset.format")
+        raise RowFormatError(f"{where} looks like several formats ({', '.join(found)}); name one with dataset.format")
     return found[0] if found else NATIVE
 
 
-def convert_rows(rows: Sequence[Mapping], fmt: str = "auto") -> tuple[list[dict], str, int]:
+def _convert(spec: RowFormat, row, name: str) -> dict | None:
+    """One row in ``spec``'s format as kedit's fields (None: skipped); raises RowFormatError saying why not."""
+    if not isinstance(row, Mapping):
+        raise RowFormatError(f"expected a mapping, got {type(row).__name__}")
+    if spec.detect and not spec.detect(row):
+        raise RowFormatError(f"lacks the fields that mark the format (the file's first row is {name})")
+    return spec.convert(row)
+
+
+def convert_rows(rows: Sequence[Mapping], fmt: str = "auto", where: Callable[[int], str] = _row) -> tuple[list[dict], str, list[int]]:
     """kedit rows of ``rows`` read as ``fmt`` ('auto': :func:`detect_format` of the first row).
 
-    Returns (rows, the format's name, how many rows it skipped)."""
+    Returns (rows, the format's name, the indices of the rows it skipped). Every row that does
+    not fit is reported, named by ``where(index)`` (a file and line, or ``row <index>``), in
+    one :class:`RowFormatError`."""
     if fmt != "auto":
         name = FORMATS.check(fmt)
     else:
-        name = detect_format(rows[0]) if rows else NATIVE
+        name = detect_format(rows[0], where(0)) if rows else NATIVE
     spec = FORMATS[name]
-    out, skipped = [], 0
+    out, skipped, problems = [], [], []
     for i, row in enumerate(rows):
-        where = f"row {i} ({name} format)"
-        if not isinstance(row, Mapping):
-            raise RowFormatError(f"{where}: expected a mapping, got {type(row).__name__}")
-        if spec.detect and not spec.detect(row):
-            raise RowFormatError(f"{where}: lacks the fields that mark the format (the file's first row is {name})")
         try:
-            converted = spec.convert(row)
+            converted = _convert(spec, row, name)
         except RowFormatError as e:
-            raise RowFormatError(f"{where}: {e}") from None
+            problems.append(f"{where(i)} ({name} format): {e}")
+            continue
         if converted is None:
-            skipped += 1
+            skipped.append(i)
         else:
             out.append(converted)
+    if problems:
+        raise RowFormatError(problems, f"rows that do not fit the {name} format")
     return out, name, skipped

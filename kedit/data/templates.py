@@ -47,8 +47,9 @@ def render(template: str, subject: str, relation: str) -> str:
 
 
 def subject_slot(template: str, relation: str) -> str:
-    """The prompt with ``{}`` where the subject goes and every other brace escaped,
-    so that ``result.format(subject)`` gives :func:`render`'s sentence."""
+    """The prompt as a subject template: ``{}`` where the subject goes and every other
+    brace doubled, so that filling its slot (:func:`kedit.editing.requests.fill`) gives
+    :func:`render`'s sentence."""
     def escape(text: str) -> str:
         return text.replace("{", "{{").replace("}", "}}")
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from kedit.editing.requests import split_template
+
 
 @dataclass(frozen=True)
 class TextRow:
@@ -56,10 +58,11 @@ def with_target(prefix: str, target: str) -> str:
 
 
 def subject_row(template: str, subject: str, target: str = "") -> TextRow:
-    """A row for ``template.format(subject)`` (template holds one "{}"), with the subject's span."""
-    start = template.index("{}")
-    head = template[:start].replace("{{", "{").replace("}}", "}")
-    text = template.format(subject)
+    """A row for the subject template ``template`` (one "{}", literal braces doubled; see
+    :func:`~kedit.editing.requests.split_template`) with ``subject`` in its slot, verbatim,
+    and the subject's character span."""
+    head, tail = split_template(template)
+    text = head + subject + tail
     return TextRow(prefix=text, target=with_target(text, target), subject=(len(head), len(head) + len(subject)))
 
 

@@ -26,7 +26,7 @@ from typing import Literal
 import torch
 
 from kedit.editing.keys import subject_states
-from kedit.editing.requests import EditRequest, group_indices
+from kedit.editing.requests import EditRequest, group_indices, split_template
 from kedit.editing.shared_values import ValueJob
 from kedit.editing.values import ValueSettings
 from kedit.methods.context import EditContext
@@ -61,8 +61,10 @@ class LocateEditConfig(MethodConfig):
             raise ValueError(f"layers must be a non-empty ascending list of distinct layer indices, got {self.layers}")
         if self.group_by not in GROUP_BY:
             raise ValueError(f"group_by must be one of {GROUP_BY}, got {self.group_by!r}")
-        if "{}" not in self.kl_prompt:
-            raise ValueError(f"kl_prompt must contain '{{}}' for the subject, got {self.kl_prompt!r}")
+        try:
+            split_template(self.kl_prompt)
+        except ValueError as err:
+            raise ValueError(f"kl_prompt {self.kl_prompt!r} is not a subject template: {err}") from None
         if self.v_loss_layer is not None and self.v_loss_layer < self.layers[-1]:
             raise ValueError(f"v_loss_layer {self.v_loss_layer} is below the last edited layer {self.layers[-1]}")
 

@@ -76,6 +76,32 @@ def _value_diagnostics(cells: list[dict]) -> list[str]:
     return out + [""]
 
 
+def _listed(items: list, limit: int = 20) -> str:
+    """The first ``limit`` items, "; "-separated (a group of rows as "3, 5"), then how many more."""
+    shown = "; ".join(", ".join(map(str, x)) if isinstance(x, list) else str(x) for x in items[:limit])
+    return shown + (f"; … and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _policy(d: dict) -> str:
+    c = d["provenance"].get("conflicts")
+    return f", conflicts: {c['policy']}" if c else ""
+
+
+def _collisions(datasets: dict) -> list[str]:
+    """A section, when any were found: per dataset, the contradictory and duplicate edits its
+    ``conflicts`` policy found (row indices of the file or built set), and the rows it dropped."""
+    out = []
+    for name, d in datasets.items():
+        c = d["provenance"].get("conflicts") or {"contradictory": [], "duplicates": []}
+        if not c["contradictory"] and not c["duplicates"]:
+            continue
+        out.append(f"- {name} (conflicts: {c['policy']}): {len(c['contradictory'])} group(s) of contradictory edits, "
+                   f"{len(c['duplicates'])} of duplicates; {len(c['dropped_rows'])} row(s) dropped")
+        out += [f"  - {key}, rows: {_listed(c[key])}" for key in ("contradictory", "duplicates") if c[key]]
+        out += [f"  - dropped rows: {_listed(c['dropped_rows'], 50)}"] if c["dropped_rows"] else []
+    return ["## Contradictory and duplicate edits", "", *out, ""] if out else []
+
+
 def render_markdown(report: dict, plots: list[str] = ()) -> str:
     spec = report["spec"]
     summary = report["summary"]
@@ -112,6 +138,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
     out += _value_diagnostics(report["cells"])
     for p in plots:
         out += [f"![{p}]({p})", ""]
+    out += _collisions(report["datasets"])
     per_method = defaultdict(list)
     for m in spec["methods"]:
         per_method[m["label"]] = m["hparams"]
@@ -121,7 +148,7 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
         "",
         f"- spec `{report.get('spec_file') or 'unknown'}`, sha256 `{report['spec_sha256'][:16]}…` (resolved spec in report.json)",
         f"- kedit {report['kedit']['version']}, commit `{report['kedit']['git_commit'] or 'unknown'}`; created {report['created']}",
-        "- datasets: " + "; ".join(f"{n}: {d['rows']} rows, fingerprint `{d['fingerprint'][:16]}…`" for n, d in report["datasets"].items()),
+        "- datasets: " + "; ".join(f"{n}: {d['rows']} rows, fingerprint `{d['fingerprint'][:16]}…`{_policy(d)}" for n, d in report["datasets"].items()),
         f"- model `{report['model']['source']}`, weights sha256 `{report['model']['fingerprint'][:16]}…`",
         f"- statistics: {report['statistics']['corpus']}, {report['statistics']['n_samples']} windows of {report['statistics']['max_length']} tokens",
         "- libraries: " + ", ".join(f"{k} {v}" for k, v in report["environment"]["libraries"].items() if v),

@@ -15,6 +15,8 @@ from importlib.resources import files
 import jsonschema
 
 from kedit.data.config import WikidataConfig
+from kedit.data.conflicts import DEFAULT as CONFLICTS_DEFAULT
+from kedit.data.conflicts import POLICIES as CONFLICT_POLICIES
 from kedit.data.formats import FORMATS
 from kedit.methods import METHODS
 from kedit.metrics import METRICS
@@ -59,6 +61,14 @@ def build_schema() -> dict:
                 "description": "The file's row format: kedit's own rows, CounterFact (ROME/MEMIT), zsRE (MEND's evaluation set) or EasyEdit's flat records; auto: read from the first row's keys.",
             },
             "limit": {"type": "integer", "minimum": 1, "description": "Use only the first N rows."},
+            "conflicts": {
+                "enum": CONFLICT_POLICIES.names(),
+                "default": CONFLICTS_DEFAULT,
+                "description": "What to do with contradictory edits (same subject and relation, or same prompt, different new targets) "
+                "and duplicate ones (the same edit twice), found among the rows used: "
+                + "; ".join(f"{n}: {p.help}" for n, p in CONFLICT_POLICIES.items())
+                + ". Every policy records the groups found, with their row indices, in the report.",
+            },
         },
         "oneOf": [{"required": ["wikidata"]}, {"required": ["file"]}],
         "dependentRequired": {"format": ["file"]},

@@ -33,7 +33,7 @@ EASYEDIT = {
 
 def test_counterfact_records_become_requests_checked_against_the_true_object():
     rows, fmt, skipped = convert_rows([COUNTERFACT])
-    assert (fmt, skipped) == ("counterfact", 0)
+    assert (fmt, skipped) == ("counterfact", [])
     (req,) = make_requests(rows)
     assert (req.subject, req.prompt, req.target_new, req.target_true, req.relation_id) == ("Danielle Darrieux", "The mother tongue of {} is", "English", "French", "P103")
     assert req.paraphrase_prompts == ("Danielle Darrieux grew up speaking",)
@@ -46,7 +46,7 @@ def test_counterfact_records_become_requests_checked_against_the_true_object():
 
 def test_zsre_records_teach_the_alternative_answer_and_empty_ones_are_skipped():
     rows, fmt, skipped = convert_rows([ZSRE, {**ZSRE, "alt": ""}])
-    assert (fmt, skipped, len(rows)) == ("zsre", 1, 1)
+    assert (fmt, skipped, len(rows)) == ("zsre", [1], 1)
     (req,) = make_requests(rows)
     assert req.prompt == "What university did {} attend?"
     assert (req.target_new, req.target_true) == ("University of Michigan", "Illinois Institute of Technology")
@@ -66,7 +66,7 @@ def test_easyedit_records_with_lists_or_strings():
 
 def test_kedit_rows_pass_through():
     row = {"subject": "John Smith", "prompt": "{}'s birthplace is", "target_new": "Tokyo", "case_id": 3}
-    assert convert_rows([row]) == ([row], "kedit", 0)
+    assert convert_rows([row]) == ([row], "kedit", [])
 
 
 def test_a_row_missing_a_field_of_its_format_is_named():
@@ -95,3 +95,32 @@ def test_a_row_that_is_not_a_mapping_is_named():
         convert_rows(["The mother tongue of Danielle Darrieux is English"])
     with pytest.raises(RowFormatError, match=r"row 1 \(zsre format\): expected a mapping, got list"):
         convert_rows([ZSRE, ["not", "a", "row"]])
+
+
+def test_every_row_that_does_not_fit_is_named_by_its_place_in_the_file():
+    rows = [COUNTERFACT, {**COUNTERFACT, "requested_rewrite": {}}, "a string", ZSRE] + [{"x": 1}] * 30
+    with pytest.raises(RowFormatError) as err:
+        convert_rows(rows, where=lambda i: f"cf.jsonl:{i + 2}")
+    text = str(err.value)
+    assert len(err.value.problems) == 33 and text.startswith("33 rows that do not fit the counterfact format:\n")
+    assert "  cf.jsonl:3 (counterfact format): missing field 'requested_rewrite.target_true.str'" in text
+    assert "  cf.jsonl:4 (counterfact format): expected a mapping, got str" in text
+    assert "  cf.jsonl:5 (counterfact format): lacks the fields that mark the format" in text
+    assert "... and 13 more" in text
+
+
+@pytest.mark.parametrize("row, why", [
+    ({**COUNTERFACT, "paraphrase_prompts": [["Danielle Darrieux grew up speaking"]]}, "paraphrase_prompts: expected a string or a list of strings"),
+    ({**COUNTERFACT, "neighborhood_prompts": "The mother tongue of Léon Blum is"}, "neighborhood_prompts: expected a list"),
+    ({**ZSRE, "answers": "Illinois Institute of Technology"}, None),
+    ({**COUNTERFACT, "paraphrase_prompts": "Danielle Darrieux grew up speaking"}, None),
+    ({**ZSRE, "answers": [3]}, "answers: expected a string or a list of strings"),
+])
+def test_a_string_where_a_list_is_meant_is_not_read_letter_by_letter(row, why):
+    if why is None:
+        (req,) = make_requests(convert_rows([row])[0])  # a single string is one item
+        assert req.target_true in ("Illinois Institute of Technology", "French")
+        assert req.paraphrase_prompts in (("What university did Watts Humphrey take part in?",), ("Danielle Darrieux grew up speaking",))
+    else:
+        with pytest.raises(RowFormatError, match=why):
+            convert_rows([row])

@@ -13,8 +13,8 @@ from huggingface_hub import DatasetCard
 
 from kedit.data import schema
 from kedit.data.builder import build_dataset
-from kedit.data.errors import DatasetPathError
-from kedit.data.store import FILES, load_rows, write_dataset
+from kedit.data.errors import DataError, DatasetFileError, DatasetPathError
+from kedit.data.store import FILES, load_rows, read_rows, write_dataset
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,63 @@ def test_load_rows_unknown_forms(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetPathError, match="holds neither data.jsonl nor a datasets save_to_disk"):
         load_rows(tmp_path / "empty")
+
+
+# Malformed dataset files: each is a DataError that names the file and the line (or row),
+# every bad line is listed (up to a limit), and nothing ends in a traceback.
+ROW = {"subject": "S", "prompt": "{} is", "target_new": "x"}
+LINE = json.dumps(ROW) + "\n"
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("empty.json", b"", r"empty.json: empty file: no rows"),
+    ("blank.json", b"  \n", r"blank.json: empty file: no rows"),
+    ("empty.jsonl", b"\n\n", r"empty.jsonl: empty file: no rows"),
+    ("none.json", b"[]", r"none.json: holds no rows"),
+    ("broken.json", b'[{"a": 1},\n {"b": }]', r"broken.json:2:8: not valid JSON: Expecting value"),
+    ("lines.json", (LINE * 2).encode(), r"lines.json:2:1: not valid JSON: Extra data \(one JSON value per line is JSON Lines: name the file \.jsonl\)"),
+    ("garbage.parquet", b"PAR1 not parquet", r"garbage.parquet: not a readable parquet file"),
+    ("binary.jsonl", bytes(range(256)), r"binary.jsonl: binary data \(a NUL byte at line 1\), not text"),
+    ("latin1.jsonl", LINE.encode() + '{"subject": "José"}\n'.encode("latin-1"), r"latin1.jsonl:2:17: not UTF-8 text \(byte 0xe9\)"),
+    ("scalar.json", b'"rows"', r"scalar.json: expected a JSON list of rows, got str"),
+    ("items.json", json.dumps([ROW, 3, [ROW]]).encode(), r"2 bad rows in .*items.json:\n  .*items.json row 1: expected a JSON object \(a row\), got int"),
+])
+def test_a_malformed_file_is_named_with_its_line(tmp_path, name, data, expected):
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=expected):
+        load_rows(tmp_path / name)
+
+
+def test_every_bad_line_of_a_jsonl_file_is_named_up_to_a_limit(tmp_path):
+    lines = [LINE, '{"subject": "X", oops\n', LINE, "[1, 2]\n", "\n"] + ["nope\n"] * 30 + [LINE]
+    (tmp_path / "bad.jsonl").write_text("".join(lines))
+    with pytest.raises(DatasetFileError) as err:
+        load_rows(tmp_path / "bad.jsonl")
+    path = tmp_path / "bad.jsonl"
+    assert len(err.value.problems) == 32
+    text = str(err.value)
+    assert text.startswith(f"32 bad lines in {path}:\n")
+    assert f"  {path}:2:18: not JSON: Expecting property name enclosed in double quotes" in text
+    assert f"  {path}:4: expected a JSON object (a row), got list" in text
+    assert f"{path}:6:1: not JSON: Expecting value" in text and "... and 12 more" in text
+
+
+def test_utf8_with_a_bom_and_utf16_files_read_as_their_text(tmp_path):
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + (LINE * 2).encode())
+    (tmp_path / "wide.json").write_bytes(json.dumps([ROW, ROW], ensure_ascii=False).encode("utf-16"))
+    assert load_rows(tmp_path / "bom.jsonl") == load_rows(tmp_path / "wide.json") == [ROW, ROW]
+
+
+def test_read_rows_locates_each_row_by_file_and_line(tmp_path):
+    (tmp_path / "d.jsonl").write_text("\n" + LINE + "\n" + LINE)
+    source = read_rows(tmp_path / "d.jsonl")
+    assert source.rows == [ROW, ROW] and source.where(1) == f"{tmp_path / 'd.jsonl'}:4 (row 1)"
+    (tmp_path / "d.json").write_text(json.dumps([ROW]))
+    assert read_rows(tmp_path / "d.json").where(0) == f"{tmp_path / 'd.json'} row 0"
+
+
+def test_an_unreadable_saved_dataset_is_named(tmp_path):
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "dataset_info.json").write_text("{not json")
+    with pytest.raises(DataError, match=r"saved: not a readable `datasets` save_to_disk directory"):
+        load_rows(tmp_path / "saved")

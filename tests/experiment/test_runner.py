@@ -10,6 +10,7 @@ import sys
 import time
 
 import jsonschema
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -205,7 +206,42 @@ def test_a_request_whose_prompt_lacks_its_subject_is_named_with_its_index(projec
     rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
     rows[2]["prompt"] = "Her mother tongue is"
     (project.parent / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    _run_fails(["run", str(project)], "request 2: prompt 'Her mother tongue is' contains neither")
+    _run_fails(["run", str(project)], "data.jsonl:3 (row 2): prompt 'Her mother tongue is' contains neither")
+
+
+@pytest.mark.parametrize("content, phrase", [
+    (b"", "data.jsonl: empty file: no rows"),
+    (b'{"subject": oops}\n', "data.jsonl:1:13: not JSON: Expecting value"),
+    (bytes(range(256)), "data.jsonl: binary data (a NUL byte at line 1), not text"),
+    ("".join(json.dumps(r) + "\n" for r in [{"subject": "S", "prompt": "{} is", "target_new": ""}] * 3).encode(),
+     "3 bad requests:\n  /"),
+])
+def test_a_malformed_dataset_file_exits_2_naming_the_file_and_line(project, content, phrase):
+    (project.parent / "data.jsonl").write_bytes(content)
+    res = _run_fails(["run", str(project)], "dataset 'dataset': ", phrase)
+    assert "Traceback" not in res.output and "internal error" not in res.output
+
+
+def test_contradictory_and_duplicate_edits_are_refused_by_default_and_recorded_under_a_policy(project, caplog):
+    rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
+    rows += [{**rows[0], "target_new": "Paris"}, dict(rows[1])]  # row 4 contradicts row 0, row 5 repeats row 1
+    (project.parent / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = _run_fails(["run", str(project)], "dataset 'dataset': 2 groups of contradictory or duplicate edits:\n",
+                     "data.jsonl:1 (row 0): subject 'John Smith', prompt \"John Smith's birthplace is\": rows 0, 4 teach contradictory new targets 'Tokyo', 'Paris'",
+                     "rows 1, 5 teach the same new target 'Google' 2 times", "set dataset.conflicts to drop | keep_first | keep_last | warn")
+    assert "Traceback" not in res.output
+    _edit_spec(project, dataset={"file": "data.jsonl", "conflicts": "keep_first"}, batch_sizes=[4], methods=[{"name": "MEMIT-Merge"}], metrics=["efficacy"])
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    assert "1 group(s) of contradictory edits and 1 of duplicates; conflicts: keep_first" in caplog.text  # on the console
+    (where,) = (p.parent for p in (project.parent / "reports").glob("*/report.json"))
+    report = json.loads((where / "report.json").read_text())
+    assert report["datasets"]["dataset"]["rows"] == 4
+    assert report["datasets"]["dataset"]["provenance"]["conflicts"] == {
+        "policy": "keep_first", "contradictory": [[0, 4]], "duplicates": [[1, 5]], "dropped_rows": [4, 5]}
+    md = (where / "report.md").read_text()
+    assert "## Contradictory and duplicate edits\n\n- dataset (conflicts: keep_first): 1 group(s) of contradictory edits, 1 of duplicates; 2 row(s) dropped\n" in md
+    assert "  - contradictory, rows: 0, 4\n  - duplicates, rows: 1, 5\n  - dropped rows: 4; 5\n" in md
 
 
 def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
@@ -213,7 +249,7 @@ def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
 
     rows = [json.loads(line) for line in (project.parent / "data.jsonl").read_text().splitlines()]
     records = [
-        {**COUNTERFACT, "case_id": i, "requested_rewrite": {**COUNTERFACT["requested_rewrite"], "prompt": r["prompt"], "subject": r["subject"], "target_new": {"str": r["target_new"]}},
+        {**COUNTERFACT, "case_id": i, "requested_rewrite": {**COUNTERFACT["requested_rewrite"], "relation_id": f"P{100 + i}", "prompt": r["prompt"], "subject": r["subject"], "target_new": {"str": r["target_new"]}},
          "neighborhood_prompts": [n["prompt"] for n in r["neighborhood_prompts"]]}
         for i, r in enumerate(rows)
     ]
@@ -232,7 +268,7 @@ def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
     assert f"| (unedited model) | {cell['metrics']['efficacy_before']:.3f} | {cell['metrics']['efficacy_exact_before']:.3f} | – |" in md
     records[1]["requested_rewrite"].pop("subject")
     (project.parent / "counterfact.json").write_text(json.dumps(records))
-    _run_fails(["run", str(project)], "dataset 'dataset': row 1 (counterfact format): missing field 'requested_rewrite.subject'")
+    _run_fails(["run", str(project)], "dataset 'dataset': ", "counterfact.json row 1 (counterfact format): missing field 'requested_rewrite.subject'")
 
 
 def test_a_sequential_run_streams_batches_and_reports_every_step(project):

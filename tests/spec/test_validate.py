@@ -44,6 +44,7 @@ EXPECTED = {
     "repeated_seeds.yaml": (4, "/seeds/2", "0 is repeated (already item 0)", 1),
     "seed_float.yaml": (4, "/seeds/0", "1.0: write a whole number without a decimal point (1)", 1),
     "seed_not_integer.yaml": (4, "/seeds/1", "1.5 is not of type 'integer'", 1),
+    "unknown_conflicts_policy.yaml": (4, "/dataset/conflicts", "'ignore' is not one of ['drop', 'error', 'keep_first', 'keep_last', 'warn']", 1),
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of", 1),
     "unknown_row_format.yaml": (4, "/dataset/format", "'mquake' is not one of ['auto', 'counterfact', 'easyedit', 'kedit', 'zsre']", 1),
     "unknown_top_level_key.yaml": (4, "/batch_size", "unknown key 'batch_size'", 1),
