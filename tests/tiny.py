@@ -17,6 +17,23 @@ SENTENCES = [
     "The name of the employer of Alice Brown is Microsoft.",
 ] * 4
 
+# Four same-subject edit rows (kedit's own row format) for end-to-end runs on a tiny model.
+ROWS = [
+    dict(subject="John Smith", prompt="{}'s birthplace is", target_new="Tokyo",
+         paraphrase_prompts=["The name of the birthplace of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Thomas Ong's birthplace is", "target": "Singapore"}]),
+    dict(subject="John Smith", prompt="{}'s employer is", target_new="Google",
+         paraphrase_prompts=["The name of the employer of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Alice Brown's employer is", "target": "Microsoft"}]),
+    dict(subject="John Smith", prompt="{}'s mother tongue is", target_new="French",
+         paraphrase_prompts=["The name of the mother tongue of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Michel Rocard's mother tongue is", "target": "French"}]),
+    dict(subject="John Smith", prompt="{}'s occupation is", target_new="painter",
+         paraphrase_prompts=["The name of the occupation of John Smith is"],
+         neighborhood_prompts=[{"prompt": "Bob Jones's occupation is", "target": "actor"}]),
+]
+
+
 # (model_type, config class name, config kwargs) — every architecture in models/architectures.yaml
 # that kedit claims to support, tiny enough that a test runs in a fraction of a second.
 TINY = {
