@@ -98,7 +98,11 @@ class Session:
         self.values = value_store(loaded, keep=not spec.sequential, optimiser=rt.value_optimiser, tokens_per_pass=rt.tokens_per_pass, progress=rt.progress)
         self.contexts: dict[int, EditContext] = {}
         self.number = {key: n for n, key in enumerate(order, 1)}
-        self.stats_seconds = 0.0
+
+    @property
+    def stats_seconds(self) -> float:
+        """Seconds spent computing (or loading) second moments, over every seed's context."""
+        return sum(ctx.stats_seconds for ctx in self.contexts.values())
 
     def context(self, seed: int) -> EditContext:
         if seed not in self.contexts:
@@ -131,7 +135,6 @@ class Session:
             raise RunError(f"{cell.method.label}: {e}") from None
         wall = time.perf_counter() - t0 + scores.info.get("values_ahead_s", 0.0)  # with its share of values optimised ahead of it
         stats_s = ctx.stats_seconds - stats0
-        self.stats_seconds += stats_s
         record = CellRecord.of(cell, scores.metrics, scores.timings | {"wall_s": wall, "statistics_s": stats_s}, scores.info, scores.steps)
         self.store.write(record)
         self.echo(f"[{self.number[cell.key]}/{len(self.number)}] {cell.title}: {_shown(scores)} ({wall:.1f} s)")

@@ -84,12 +84,13 @@ class CellStore:
             self.lock.unlink(missing_ok=True)
         self._holder = None
 
-    def path(self, cell: Cell) -> Path:
-        return self.folder / f"{cell.key}.json"
+    def path(self, key: str) -> Path:
+        """The file of the cell with this key."""
+        return self.folder / f"{key}.json"
 
     def read(self, cell: Cell) -> CellRecord | None:
         """The cell's record, or None where it has not finished (or its file is unusable: logged)."""
-        path = self.path(cell)
+        path = self.path(cell.key)
         if not path.exists():
             return None
         try:
@@ -102,7 +103,7 @@ class CellStore:
             return None
 
     def write(self, record: CellRecord) -> None:
-        write_atomic(self.folder / f"{record.key}.json", json.dumps(record.to_dict(), indent=1, default=float) + "\n")
+        write_atomic(self.path(record.key), json.dumps(record.to_dict(), indent=1, default=float) + "\n")
 
     def finished(self) -> int:
         """How many cell files the folder holds."""
