@@ -2,6 +2,12 @@
 
 Each file is parsed once (:mod:`kedit.spec.document`), keeping each value's line, so a
 schema error at ``/methods/0/hparams/v_lr`` can be reported as ``spec.yaml:14``.
+
+A *fragment* is a file that specs include and that is no spec on its own (shared dataset or
+hyper-parameter settings, no ``methods``). It says so with a top-level ``fragment: true``: the
+schema then checks every key it has but asks for none of a spec's required keys, and the
+marker is dropped when the fragment is included. So a fragment checks the same named alone (as
+pre-commit passes it) as in a folder.
 """
 
 from __future__ import annotations
@@ -50,8 +56,8 @@ def read_spec(path: Path, _seen: tuple = (), read=read_document) -> tuple[dict, 
         if not inc_path.is_file():
             raise SpecError([Problem(str(path), "/include", lines.get("/include", (None, None))[1], f"included file {inc_path} does not exist")])
         sub, sub_lines = read_spec(inc_path, _seen + (path.resolve(),), read)
-        merged = _merge(merged, sub)
-        merged_lines |= sub_lines
+        merged = _merge(merged, {k: v for k, v in sub.items() if k != "fragment"})
+        merged_lines |= {p: at for p, at in sub_lines.items() if p != "/fragment"}
     merged = _merge(merged, {k: v for k, v in data.items() if k != "include"})
     return merged, merged_lines | lines
 
@@ -68,8 +74,11 @@ def _line(lines: dict, pointer: str, default_file: str) -> tuple[str, int | None
 
 
 def _message(err: jsonschema.ValidationError) -> str:
-    """An error's message; of alternatives (anyOf/oneOf), every reason, or only the whole-number
-    one when a float written as ``2.0`` is what failed."""
+    """An error's message: the schema's own ``errorMessage`` where it has one; of alternatives
+    (anyOf/oneOf), every reason, or only the whole-number one when a float written as ``2.0`` is
+    what failed."""
+    if isinstance(err.schema, dict) and "errorMessage" in err.schema:
+        return err.schema["errorMessage"]
     if err.validator not in ("oneOf", "anyOf") or not err.context:
         return err.message
     whole = [c.message for c in err.context if c.validator == "type" and whole_number(c.instance)]
@@ -154,13 +163,28 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
     )
 
 
-def load_spec(path: Path | str, read=read_document) -> Spec:
-    """Read, merge includes, validate against the schema and resolve; raises :class:`SpecError`."""
-    path = Path(path)
-    data, lines = read_spec(path, read=read)
+def is_fragment(data: dict) -> bool:
+    """Whether a read file is a fragment (``fragment: true``), not a spec to run."""
+    return data.get("fragment") is True
+
+
+def read_valid(path: Path | str, read=read_document) -> tuple[dict, dict]:
+    """Read, merge includes and validate against the schema: (data, lines) as :func:`read_spec`;
+    raises :class:`SpecError`."""
+    data, lines = read_spec(Path(path), read=read)
     problems = schema_problems(data, lines, str(path))
     if problems:
         raise SpecError(problems)
+    return data, lines
+
+
+def load_spec(path: Path | str, read=read_document) -> Spec:
+    """Read, merge includes, validate against the schema and resolve; raises :class:`SpecError`
+    (also for a fragment, which has nothing to run)."""
+    data, lines = read_valid(path, read)
+    if is_fragment(data):
+        where, line = _line(lines, "/fragment", str(path))
+        raise SpecError([Problem(where, "/fragment", line, "this file is a fragment (`fragment: true`) and runs no methods: give a spec that includes it")])
     return resolve(data, lines, str(path))
 
 
@@ -174,22 +198,27 @@ class Checked:
     file: str
     problems: list[Problem]
     unreadable: bool = False
+    fragment: bool = False  # checked as a fragment (``fragment: true``), not as a spec
 
     @property
     def valid(self) -> bool:
         return not self.problems
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "valid": self.valid, "unreadable": self.unreadable, "problems": [p.as_dict() for p in self.problems]}
+        return {"file": self.file, "valid": self.valid, "unreadable": self.unreadable, "fragment": self.fragment,
+                "problems": [p.as_dict() for p in self.problems]}
 
 
 def check_file(path: Path, read=read_document) -> Checked:
-    """Validate one spec file completely (schema, then method configs, datasets and files)."""
+    """Validate one spec file completely (schema, then method configs, datasets and files); a
+    fragment against the schema alone (its settings are resolved in the specs that include it)."""
     try:
-        load_spec(path, read)
+        data, lines = read_valid(path, read)
+        if not is_fragment(data):
+            resolve(data, lines, str(path))
     except SpecError as e:
         return Checked(str(path), e.problems, e.unreadable)
-    return Checked(str(path), [])
+    return Checked(str(path), [], fragment=is_fragment(data))
 
 
 def _memo(read):
@@ -212,8 +241,9 @@ def _memo(read):
 
 
 def _fragments(files: list[Path], read) -> set[Path]:
-    """Files other files include that are not specs on their own (no ``methods``): presets,
-    checked through the specs that include them."""
+    """Unmarked fragments: files other files include that have no ``methods`` and no
+    ``fragment: true`` (how kedit 0.1 knew presets), checked only through the specs that
+    include them. A marked fragment is checked on its own as well."""
     data, included = {}, set()
     for f in files:
         try:
@@ -224,12 +254,12 @@ def _fragments(files: list[Path], read) -> set[Path]:
         for name in [inc] if isinstance(inc, str) else inc if isinstance(inc, list) else []:
             if isinstance(name, str):
                 included.add((f.parent / name).resolve())
-    return {p for p in included if not (isinstance(data.get(p), dict) and "methods" in data[p])}
+    return {p for p in included if not (isinstance(data.get(p), dict) and ("methods" in data[p] or is_fragment(data[p])))}
 
 
 def check_paths(paths: list[Path]) -> list[Checked]:
-    """Validate files and folders (every .yaml/.yml/.json below, except presets other specs
-    include); one unreadable file is reported as such and the others are still checked."""
+    """Validate files and folders (every .yaml/.yml/.json below, except unmarked fragments other
+    specs include); one unreadable file is reported as such and the others are still checked."""
     results = []
     for path in paths:
         if path.is_dir():

@@ -29,6 +29,32 @@ SCHEMA_ID = f"https://kedit.dev/schemas/edit-spec/{SCHEMA_VERSION}/edit-spec.sch
 REPORT_SCHEMA_FILE = "report.schema.json"
 SPEC_SCHEMA_FILE = "edit-spec.schema.json"
 
+# Errors that a schema keyword alone words badly carry their message in ``errorMessage`` (the
+# keyword editors built on vscode-json-languageservice, yaml-language-server among them, show).
+NEEDS_METHODS = (
+    "'methods' is a required property (a file that specs include and that runs no methods of its own "
+    "is a fragment: say so with a top-level `fragment: true`)"
+)
+FRAGMENT_WITH_METHODS = "a fragment (`fragment: true`) runs no methods: remove `fragment: true` to make this file a spec, or move `methods` to the specs that include it"
+BOTH_DATASET_KEYS = "give `dataset` or `datasets`, not both"
+
+
+def _forbidden(message: str) -> dict:
+    """A property that must not be there, with the reason as its error message."""
+    return {"not": {}, "errorMessage": message}
+
+
+def _spec_or_fragment() -> dict:
+    """The top-level requirements: a spec needs ``methods`` and one of ``dataset``/``datasets``;
+    a fragment (``fragment: true``) needs neither and may not have ``methods``."""
+    return {
+        "if": {"properties": {"fragment": {"const": True}}, "required": ["fragment"]},
+        "then": {"properties": {"methods": _forbidden(FRAGMENT_WITH_METHODS)}},
+        "else": {"allOf": [{"required": ["methods"], "errorMessage": NEEDS_METHODS}, {"anyOf": [{"required": ["dataset"]}, {"required": ["datasets"]}]}]},
+        "dependentSchemas": {"dataset": {"properties": {"datasets": _forbidden(BOTH_DATASET_KEYS)}}},
+    }
+
+
 def build_schema() -> dict:
     """The whole edit-spec schema."""
     names = sorted(METHODS)
@@ -80,9 +106,14 @@ def build_schema() -> dict:
         "description": f"A declarative knowledge-editing experiment (schema version {SCHEMA_VERSION}).",
         "type": "object",
         "additionalProperties": False,
-        "required": ["methods"],
-        "oneOf": [{"required": ["dataset"]}, {"required": ["datasets"]}],
+        **_spec_or_fragment(),
         "properties": {
+            "fragment": {
+                "type": "boolean",
+                "default": False,
+                "description": "true: this file is a fragment that specs `include` (shared settings, no `methods`); it is checked key by key "
+                "without a spec's required keys, and the key itself is dropped when the file is included.",
+            },
             "version": {"const": 1, "description": "Spec format version.", "default": 1},
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$", "description": "Name of the experiment; the report directory starts with it."},
             "description": {"type": "string", "description": "Free text, copied into the report."},

@@ -22,8 +22,12 @@ EXPECTED = {
     "duplicate_hparam.yaml": (8, "/methods/0/hparams/v_lr", "key 'v_lr' written twice in this mapping (first at line 6)", 1),
     "duplicate_key.json": (6, "/methods/0/hparams/v_lr", "key 'v_lr' written twice in this mapping (first at line 5)", 1),
     "duplicate_top_level_key.yaml": (5, "/methods", "key 'methods' written twice in this mapping (first at line 3)", 1),
+    "dataset_and_datasets.yaml": (3, "/datasets", "give `dataset` or `datasets`, not both", 1),
     "empty_batch_sizes.yaml": (4, "/batch_sizes", "should be non-empty", 1),
     "format_without_file.yaml": (2, "/dataset", "'file' is a dependency of 'format'", 1),
+    "fragment_unmarked.yaml": (2, "", "'methods' is a required property (a file that specs include and that runs no methods of its own is a fragment: say so with a top-level `fragment: true`)", 1),
+    "fragment_with_methods.yaml": (4, "/methods", "a fragment (`fragment: true`) runs no methods", 1),
+    "fragment_wrong_type.yaml": (4, "/hparams/MEMIT/v_lr", "'fast' is not of type 'number'", 1),
     "grad_steps_float.yaml": (5, "/methods/0/hparams/v_num_grad_steps", "10.0: write a whole number without a decimal point (10)", 1),
     "hparam_wrong_type.yaml": (6, "/methods/0/hparams/v_lr", "'fast' is not of type 'number'", 1),
     "impossible_date.yaml": (4, "", "line 4, column 14: cannot read '2024-13-45' as timestamp: month must be in 1..12", 2),
@@ -210,3 +214,44 @@ def test_an_embedded_model_brings_its_presets_under_the_specs_hparams(tmp_path):
     memit, ftl = load_spec(tmp_path / "local.yaml").methods  # not an embedded model: the methods' defaults
     assert memit.config.mom2_update_weight == get_method("MEMIT").parse({}).mom2_update_weight
     assert ftl.config == get_method("FT-L").parse({})
+
+
+@pytest.mark.parametrize("fragment", sorted((ROOT / "specs" / "presets").glob("*.yaml")), ids=lambda p: p.name)
+def test_a_shipped_fragment_named_alone_validates_as_a_fragment(fragment):
+    """pre-commit passes file names: a fragment must pass without the specs that include it."""
+    res = _validate("--format", "json", str(fragment))
+    assert res.exit_code == 0, res.output
+    (result,) = json.loads(res.stdout)["files"]
+    assert result["valid"] and result["fragment"]
+
+
+def test_the_fragment_marker_is_dropped_when_included(tmp_path):
+    from kedit.spec.load import read_spec
+
+    (tmp_path / "shared.yaml").write_text("fragment: true\nhparams:\n  MEMIT: {v_lr: 0.7}\n")
+    (tmp_path / "spec.yaml").write_text("include: shared.yaml\n" + _good_spec("inc"))
+    data, lines = read_spec(tmp_path / "spec.yaml")
+    assert "fragment" not in data and "/fragment" not in lines and data["hparams"] == {"MEMIT": {"v_lr": 0.7}}
+    res = _validate("--format", "json", str(tmp_path))  # the folder: the spec, and the marked fragment on its own
+    assert res.exit_code == 0, res.output
+    assert {Path(f["file"]).name: f["fragment"] for f in json.loads(res.stdout)["files"]} == {"shared.yaml": True, "spec.yaml": False}
+
+
+def test_a_marked_fragment_in_a_folder_is_checked_on_its_own(tmp_path):
+    """It gets a verdict of its own, as when pre-commit names it; an unmarked one is checked only
+    through the specs that include it (as before the marker)."""
+    (tmp_path / "shared.yaml").write_text("fragment: true\nseeds: [0]\nbatch_size: [4]\n")
+    (tmp_path / "old.yaml").write_text("seeds: [0]\n")
+    (tmp_path / "spec.yaml").write_text("include: [shared.yaml, old.yaml]\n" + _good_spec("inc"))
+    res = _validate("--format", "json", str(tmp_path))
+    assert res.exit_code == 1, res.output
+    files = {Path(f["file"]).name: f for f in json.loads(res.stdout)["files"]}
+    assert sorted(files) == ["shared.yaml", "spec.yaml"]
+    (problem,) = files["shared.yaml"]["problems"]
+    assert (Path(problem["file"]).name, problem["line"], problem["pointer"]) == ("shared.yaml", 3, "/batch_size")
+
+
+def test_running_a_fragment_is_refused_naming_the_marker(tmp_path):
+    res = CliRunner().invoke(main, ["run", str(ROOT / "specs/presets/same_subject_data.yaml"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "/fragment: this file is a fragment" in res.output, res.output
+    assert not (tmp_path / "out").exists()
