@@ -10,7 +10,6 @@ error (a bug: the traceback goes to a log file, the console gets one line naming
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
@@ -72,21 +71,21 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="json: one machine-readable document on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              help="text: file:line: /pointer: message on stderr; json: one machine-readable document on stdout; "
+              "github: GitHub Actions ::error annotations on stdout (shown on the pull request's diff).")
 def validate(paths: tuple[Path, ...], fmt: str) -> None:
-    """Check spec files and folders; exit 0 valid, 1 invalid, 2 unreadable."""
+    """Check spec files and folders; exit 0 valid, 1 invalid, 2 unreadable.
+
+    A file with `fragment: true` is a fragment that specs include: it is checked key by key,
+    without the keys a spec needs.
+    """
     from kedit.spec.load import Checked, Problem, check_paths
+    from kedit.spec.output import FORMATS
 
     missing = [Checked(str(p), [Problem(str(p), "", None, "no such file or directory")], unreadable=True) for p in paths if not p.exists()]
     results = missing + check_paths([p for p in paths if p.exists()])
-    if fmt == "json":
-        click.echo(json.dumps({"valid": all(r.valid for r in results), "files": [r.as_dict() for r in results]}, indent=1))
-    else:
-        for r in results:
-            for p in r.problems:
-                click.echo(str(p), err=True)
-        bad = sum(not r.valid for r in results)
-        click.echo(f"{len(results)} spec file(s): {len(results) - bad} valid, {bad} with errors", err=bad > 0)
+    FORMATS[fmt](results, click.echo)
     if any(r.unreadable for r in results):
         sys.exit(2)
     if any(not r.valid for r in results):
@@ -264,8 +263,8 @@ def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> N
     """Publish every cached statistics file of MODEL_NAME (with a card) as a Hub dataset repo."""
     import tempfile
 
-    from kedit.stats.hub import StatsShareError, cached_files, export, push
     from kedit.spec.model import ModelSection
+    from kedit.stats.hub import StatsShareError, cached_files, export, push
 
     loaded = _loaded(ModelSection(name=model_name))
     try:
@@ -281,8 +280,8 @@ def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> N
 @click.option("--model", "model_name", required=True, help="The model the statistics are for (its fingerprint is checked).")
 def stats_pull(source: str, model_name: str) -> None:
     """Import statistics from a Hub repo (ORG/NAME) or a local folder into the cache."""
-    from kedit.stats.hub import StatsShareError, import_files, pull
     from kedit.spec.model import ModelSection
+    from kedit.stats.hub import StatsShareError, import_files, pull
 
     loaded = _loaded(ModelSection(name=model_name))
     try:

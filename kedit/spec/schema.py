@@ -55,26 +55,9 @@ def _spec_or_fragment() -> dict:
     }
 
 
-def build_schema() -> dict:
-    """The whole edit-spec schema."""
-    names = sorted(METHODS)
-    method_defs = {n: dataclass_schema(METHODS[n].config, METHODS[n].summary) for n in names}
-    method_item = {
-        "type": "object",
-        "description": "One method to run, with hyper-parameters (defaults: the method's config, then the embedded model's presets, then the spec's `hparams` for that method).",
-        "additionalProperties": False,
-        "required": ["name"],
-        "properties": {
-            "name": {"enum": names, "description": "Registered method name."},
-            "label": {"type": "string", "description": "Row name in the report (default: the method name)."},
-            "hparams": {"type": "object", "description": "Hyper-parameters of the method (see $defs/hparams)."},
-        },
-        "allOf": [
-            {"if": {"properties": {"name": {"const": n}}}, "then": {"properties": {"hparams": {"$ref": f"#/$defs/hparams/{n}"}}}}
-            for n in names
-        ],
-    }
-    dataset = {
+def _dataset_schema() -> dict:
+    """One dataset: built from Wikidata or read from a file."""
+    return {
         "type": "object",
         "description": "Where the edits come from: built from Wikidata, or read from a local file.",
         "additionalProperties": False,
@@ -99,6 +82,28 @@ def build_schema() -> dict:
         "oneOf": [{"required": ["wikidata"]}, {"required": ["file"]}],
         "dependentRequired": {"format": ["file"]},
     }
+
+
+def build_schema() -> dict:
+    """The whole edit-spec schema."""
+    names = sorted(METHODS)
+    method_defs = {n: dataclass_schema(METHODS[n].config, METHODS[n].summary) for n in names}
+    method_item = {
+        "type": "object",
+        "description": "One method to run, with hyper-parameters (defaults: the method's config, then the embedded model's presets, then the spec's `hparams` for that method).",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"enum": names, "description": "Registered method name."},
+            "label": {"type": "string", "description": "Row name in the report (default: the method name)."},
+            "hparams": {"type": "object", "description": "Hyper-parameters of the method (see $defs/hparams)."},
+        },
+        "allOf": [
+            {"if": {"properties": {"name": {"const": n}}}, "then": {"properties": {"hparams": {"$ref": f"#/$defs/hparams/{n}"}}}}
+            for n in names
+        ],
+    }
+    dataset = _dataset_schema()
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
