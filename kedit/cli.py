@@ -10,6 +10,7 @@ error (a bug: the traceback goes to a log file, the console gets one line naming
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import click
 
 from kedit import __version__
+from kedit.catalog import CATEGORIES
 
 
 class InputError(click.ClickException):
@@ -158,6 +160,27 @@ def diff(a: Path, b: Path, tolerance: float, fail_on_regression: bool) -> None:
         click.echo(line)
     if fail_on_regression and regressions:
         sys.exit(1)
+
+
+@main.command("ls")
+@click.argument("category", type=click.Choice(list(CATEGORIES)))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="json: a list of {name, description[, higher_is_better]}.")
+def ls(category: str, fmt: str) -> None:
+    """List what a spec may name: methods, metrics, architectures or models, one per line with a
+    short description (metrics also say whether higher or lower is better).
+
+    \b
+    Example:
+      kedit ls metrics
+    """
+    from kedit.catalog import as_text
+
+    entries = CATEGORIES[category]()
+    if fmt == "json":
+        click.echo(json.dumps([e.as_dict() for e in entries], indent=1))
+    else:
+        for line in as_text(entries):
+            click.echo(line)
 
 
 @main.command()

