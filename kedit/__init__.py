@@ -1,3 +1,3 @@
 """kedit: reproducible batch knowledge editing (MEMIT, MEMIT-Merge and their family)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -67,7 +67,12 @@ def _write_traceback() -> Path:
 @click.version_option(__version__, prog_name="kedit")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
-    """Reproducible batch knowledge editing: MEMIT, MEMIT-Merge and their family, driven by edit specs."""
+    """Reproducible batch knowledge editing: MEMIT, MEMIT-Merge and their family, driven by edit specs.
+
+    \b
+    Example:
+      kedit run specs/same_subject.yaml
+    """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -81,6 +86,10 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
 
     A file with `fragment: true` is a fragment that specs include: it is checked key by key,
     without the keys a spec needs.
+
+    \b
+    Example:
+      kedit validate --format github specs/
     """
     from kedit.spec.load import Checked, Problem, check_paths
     from kedit.spec.output import FORMATS
@@ -108,7 +117,12 @@ def _load(spec_path: Path):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report directory (default: <report.out>/<name>-<spec hash>).")
 @click.option("--resume/--no-resume", default=True, help="Reuse cells an interrupted run of the same spec finished (default: yes).")
 def run(spec: Path, out: Path | None, resume: bool) -> None:
-    """Build the data, edit the model with every method, and write a versioned report."""
+    """Build the data, edit the model with every method, and write a versioned report.
+
+    \b
+    Example:
+      kedit run specs/same_subject.yaml --out reports/same_subject
+    """
     from kedit.experiment.errors import RunError
     from kedit.experiment.runner import run_spec
 
@@ -123,7 +137,12 @@ def run(spec: Path, out: Path | None, resume: bool) -> None:
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report(directory: Path) -> None:
-    """Re-render report.md and the plots of DIRECTORY from its report.json."""
+    """Re-render report.md and the plots of DIRECTORY from its report.json.
+
+    \b
+    Example:
+      kedit report reports/same_subject
+    """
     from kedit.report.build import write_report
     from kedit.report.read import ReportError, read_report
     from kedit.util import WriteError
@@ -147,7 +166,12 @@ def diff(a: Path, b: Path, tolerance: float, fail_on_regression: bool) -> None:
     """Compare two reports cell by cell (A = before, B = after).
 
     Both are checked against the report schema first; reports of different formats, with no
-    shared cell or no shared metric compare nothing: exit 2 with the reason.
+    shared cell or no shared metric compare nothing: exit 2 with the reason. With
+    --fail-on-regression it is a CI gate: exit 1 when a metric got worse by more than --tolerance.
+
+    \b
+    Example:
+      kedit diff --fail-on-regression --tolerance 0.02 baseline/ new/
     """
     from kedit.report.diff import diff_reports, read_pair
     from kedit.report.read import ReportError
@@ -186,7 +210,12 @@ def ls(category: str, fmt: str) -> None:
 @main.command()
 @click.option("--write", is_flag=True, help="Write schemas/edit-spec.schema.json (from a checkout).")
 def schema(write: bool) -> None:
-    """Print (or write) the edit-spec JSON Schema generated from the method and dataset configs."""
+    """Print (or write) the edit-spec JSON Schema generated from the method and dataset configs.
+
+    \b
+    Example:
+      kedit schema > edit-spec.schema.json
+    """
     from kedit.spec.schema import SPEC_SCHEMA_FILE, build_schema, schema_text
 
     text = schema_text(build_schema())
@@ -202,7 +231,12 @@ def schema(write: bool) -> None:
 
 @main.group()
 def stats() -> None:
-    """Second-moment statistics: compute (resumable, distributed under torchrun), share on the Hub."""
+    """Second-moment statistics: compute (resumable, distributed under torchrun), share on the Hub.
+
+    \b
+    Example:
+      kedit stats compute specs/same_subject.yaml
+    """
 
 
 def _stats_target(target: str, layers: str | None):
@@ -239,6 +273,10 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
     `torchrun --nproc-per-node N -m kedit.cli stats compute ...`, each process takes a shard
     of the corpus (gloo on CPU; NCCL on GPUs, one GPU per process by LOCAL_RANK), the sums
     are all-reduced and rank 0 writes.
+
+    \b
+    Example:
+      kedit stats compute smollm2-135m --layers 3,4,5 --n-samples 2000
     """
     import os
 
@@ -283,7 +321,12 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 @click.option("--private", is_flag=True)
 @click.option("--dry-run", is_flag=True, help="Print what would be uploaded; upload nothing.")
 def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> None:
-    """Publish every cached statistics file of MODEL_NAME (with a card) as a Hub dataset repo."""
+    """Publish every cached statistics file of MODEL_NAME (with a card) as a Hub dataset repo.
+
+    \b
+    Example:
+      kedit stats push smollm2-135m --repo-id ORG/kedit-stats-smollm2 --dry-run
+    """
     import tempfile
 
     from kedit.spec.model import ModelSection
@@ -302,7 +345,12 @@ def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> N
 @click.argument("source")
 @click.option("--model", "model_name", required=True, help="The model the statistics are for (its fingerprint is checked).")
 def stats_pull(source: str, model_name: str) -> None:
-    """Import statistics from a Hub repo (ORG/NAME) or a local folder into the cache."""
+    """Import statistics from a Hub repo (ORG/NAME) or a local folder into the cache.
+
+    \b
+    Example:
+      kedit stats pull ORG/kedit-stats-smollm2 --model smollm2-135m
+    """
     from kedit.spec.model import ModelSection
     from kedit.stats.hub import StatsShareError, import_files, pull
 

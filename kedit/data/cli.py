@@ -54,7 +54,12 @@ def default_out(spec: Path) -> Path:
 
 @click.group("data")
 def data() -> None:
-    """Build edit datasets from Wikidata (or the offline snapshot) and publish them."""
+    """Build edit datasets from Wikidata (or the offline snapshot) and publish them.
+
+    \b
+    Example:
+      kedit data build datasets/same_subject.spec.yaml
+    """
 
 
 @data.command("build")
@@ -64,7 +69,12 @@ def data() -> None:
 @click.option("--endpoint", default=None,
               help="SPARQL endpoint URL, or 'offline' for the embedded snapshot; overrides dataset.wikidata.endpoint.")
 def build(spec: Path, out: Path | None, endpoint: str | None) -> None:
-    """Build the dataset that SPEC's dataset.wikidata section describes."""
+    """Build the dataset that SPEC's dataset.wikidata section describes.
+
+    \b
+    Example:
+      kedit data build datasets/same_subject.spec.yaml --out datasets/same_subject --endpoint offline
+    """
     from kedit.data.builder import build_dataset
     from kedit.data.config import parse_config
     from kedit.data.sparql import SparqlClient
@@ -90,7 +100,12 @@ def build(spec: Path, out: Path | None, endpoint: str | None) -> None:
 @click.option("--private", is_flag=True, help="Create the repository as private.")
 @click.option("--dry-run", is_flag=True, help="Print what would be uploaded; upload nothing.")
 def push(directory: Path, repo_id: str, private: bool, dry_run: bool) -> None:
-    """Publish DIRECTORY (written by `kedit data build`) with datasets' push_to_hub."""
+    """Publish DIRECTORY (written by `kedit data build`) with datasets' push_to_hub.
+
+    \b
+    Example:
+      kedit data push datasets/same_subject --repo-id ORG/same-subject --dry-run
+    """
     from kedit.data import hub
 
     try:

@@ -46,11 +46,16 @@ def _forbidden(message: str) -> dict:
 
 def _spec_or_fragment() -> dict:
     """The top-level requirements: a spec needs ``methods`` and one of ``dataset``/``datasets``;
-    a fragment (``fragment: true``) needs neither and may not have ``methods``."""
+    a fragment (``fragment: true``) needs neither and may not have ``methods``.
+
+    A file with ``include`` may get its required keys from the files it includes, so they are
+    asked only of a file without it: an editor checks the file as written, kedit the merged spec
+    (which has no ``include`` left)."""
+    needs = {"allOf": [{"required": ["methods"], "errorMessage": NEEDS_METHODS}, {"anyOf": [{"required": ["dataset"]}, {"required": ["datasets"]}]}]}
     return {
         "if": {"properties": {"fragment": {"const": True}}, "required": ["fragment"]},
         "then": {"properties": {"methods": _forbidden(FRAGMENT_WITH_METHODS)}},
-        "else": {"allOf": [{"required": ["methods"], "errorMessage": NEEDS_METHODS}, {"anyOf": [{"required": ["dataset"]}, {"required": ["datasets"]}]}]},
+        "else": {"if": {"required": ["include"]}, "else": needs},
         "dependentSchemas": {"dataset": {"properties": {"datasets": _forbidden(BOTH_DATASET_KEYS)}}},
     }
 

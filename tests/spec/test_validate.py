@@ -255,3 +255,14 @@ def test_running_a_fragment_is_refused_naming_the_marker(tmp_path):
     res = CliRunner().invoke(main, ["run", str(ROOT / "specs/presets/same_subject_data.yaml"), "--out", str(tmp_path / "out")])
     assert res.exit_code == 2 and "/fragment: this file is a fragment" in res.output, res.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_spec_whose_includes_give_no_methods_still_needs_them(tmp_path):
+    """The schema asks nothing of a file with ``include`` (an editor sees it unmerged); kedit
+    checks the merged spec, which must have methods and a dataset."""
+    (tmp_path / "shared.yaml").write_text("fragment: true\nseeds: [0]\n")
+    (tmp_path / "spec.yaml").write_text("include: shared.yaml\nname: x\n")
+    res = _validate("--format", "json", str(tmp_path / "spec.yaml"))
+    assert res.exit_code == 1, res.output
+    messages = [p["message"] for p in json.loads(res.stdout)["files"][0]["problems"]]
+    assert any(m.startswith("'methods' is a required property") for m in messages) and any("'dataset' is a required property" in m for m in messages)
