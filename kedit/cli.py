@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from kedit import __version__
-from kedit.catalog import CATEGORIES
+from kedit.catalog import CATEGORIES, as_text
 
 
 class InputError(click.ClickException):
@@ -197,9 +197,11 @@ def ls(category: str, fmt: str) -> None:
     Example:
       kedit ls metrics
     """
-    from kedit.catalog import as_text
-
-    entries = CATEGORIES[category]()
+    try:
+        entries = CATEGORIES[category]()
+    except ModuleNotFoundError as e:  # the registries live with the engine; a light install may lack it
+        raise InputError(f"kedit ls {category} reads the {category} registry, which needs {e.name}; this install lacks it "
+                         "(install kedit with its engine, see the README's Set up)") from None
     if fmt == "json":
         click.echo(json.dumps([e.as_dict() for e in entries], indent=1))
     else:
