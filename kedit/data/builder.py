@@ -3,7 +3,9 @@
 Steps, each drawing from its own seeded random stream (so changing one step's settings does
 not reshuffle the others): choose relations (:mod:`relations`) → pick ``per_relation`` facts
 with distinct subjects per relation → name the subjects (:mod:`subjects`) → set targets
-(:mod:`targets`) → render prompts (:mod:`templates`) → add neighbours (:mod:`neighbors`).
+(:mod:`targets`) → render prompts (:mod:`templates`) → add neighbours (:mod:`neighbors`) →
+link ``kl:`` subjects to Wikidata items on evidence beyond the name (:mod:`linking`;
+only ``subject_id`` can change, and nothing above depends on it).
 
 A row (one edit) carries the Wikidata ids and labels of its fact, the rendered prompts and
 the targets; ``prompt`` holds ``{}`` where the subject goes. The fields are listed, with
@@ -16,7 +18,7 @@ import random
 from dataclasses import dataclass
 
 from kedit import __version__
-from kedit.data import neighbors, subjects, targets, templates
+from kedit.data import linking, neighbors, subjects, targets, templates
 from kedit.data.config import WikidataConfig, as_dict, parse_config
 from kedit.data.facts import Fact, Relation
 from kedit.data.relations import select_relations
@@ -93,6 +95,8 @@ def build_dataset(cfg: dict | None, client: SparqlClient | None = None) -> Built
         list(zip(facts, names)), selection.relations, config.neighbors,
         tpl.neighborhood or tpl.edit, phrase, _rng(config.seed, "neighbors"),
     )
+    links = linking.link_subjects(facts, select, config.subject_class)
+    linked = {link.local_id: link.wikidata_id for link in links if link.wikidata_id}
 
     rows = []
     for case_id, (fact, name, goal, near) in enumerate(zip(facts, names, goals, neighbourhoods)):
@@ -100,7 +104,7 @@ def build_dataset(cfg: dict | None, client: SparqlClient | None = None) -> Built
         rows.append({
             "case_id": case_id,
             "subject": name,
-            "subject_id": fact.subject_id,
+            "subject_id": linked.get(fact.subject_id, fact.subject_id),
             "subject_label": fact.subject_label,
             "relation_id": relation.id,
             "relation_label": relation.label,
@@ -126,7 +130,9 @@ def build_dataset(cfg: dict | None, client: SparqlClient | None = None) -> Built
             "relations": len(selection.relations),
             "rows": len(rows),
             "distinct_subjects": len({r["subject"] for r in rows}),
+            "local_subjects": linking.row_counts(links, facts),
         },
+        "subject_links": linking.provenance(links),
         "allow_fewer_used": len(selection.relations) < selection.requested,
         "dropped_relations": selection.dropped,
         "truncated_relations": selection.truncated,

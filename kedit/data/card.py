@@ -24,6 +24,8 @@ from kedit.data.embedded import NAMES as EMBEDDED
 HERE = Path(__file__).parent
 TEXT = HERE / "card_text.yaml"
 TEMPLATE = HERE / "card_template.md"
+#: The parquet file that holds split ``train``, in the directory and in the Hub repository.
+DATA_FILE = "data.parquet"
 
 
 #: Order of the front matter's keys: ``DatasetCardData`` would put its own fields first; this
@@ -31,9 +33,9 @@ TEMPLATE = HERE / "card_template.md"
 METADATA_ORDER = ["license", "pretty_name", "language", "task_categories", "tags", "size_categories", "configs", "dataset_info"]
 
 
-def card_data(spec: dict, text: dict, n_rows: int, data_file: str) -> DatasetCardData:
+def card_data(spec: dict, text: dict, n_rows: int) -> DatasetCardData:
     """The card's metadata: license and tags, then the ``configs`` (split ``train`` is
-    ``data_file``) and ``dataset_info`` (features) blocks, each written by ``datasets`` itself."""
+    :data:`DATA_FILE`) and ``dataset_info`` (features) blocks, each written by ``datasets`` itself."""
     data = DatasetCardData(
         license="cc0-1.0",
         pretty_name=_title(spec, text),
@@ -42,7 +44,7 @@ def card_data(spec: dict, text: dict, n_rows: int, data_file: str) -> DatasetCar
         tags=["knowledge-editing", "wikidata", "memit", "memit-merge"],
         size_categories=["n<1K" if n_rows < 1000 else "1K<n<10K" if n_rows < 10000 else "10K<n<100K"],
     )
-    MetadataConfigs({"default": {"data_files": [{"split": "train", "path": data_file}]}}).to_dataset_card_data(data)
+    MetadataConfigs({"default": {"data_files": [{"split": "train", "path": DATA_FILE}]}}).to_dataset_card_data(data)
     DatasetInfosDict({"default": DatasetInfo(features=schema.features())}).to_dataset_card_data(data)
     return data
 
@@ -62,9 +64,24 @@ def _relations_text(spec: dict, text: dict) -> str:
     )
 
 
-def render_card(spec: dict, counts: dict, rows: list[dict], data_file: str = "data.parquet") -> str:
+def _count_lines(spec: dict, counts: dict, text: dict) -> list[str]:
+    """The paragraphs of counts: rows, fewer relations than asked, subjects named only by a label."""
+    lines = [text["counts"].format(rows=counts["rows"], relations=counts["relations"], subjects=counts["distinct_subjects"])]
+    if counts["relations"] < counts["relations_requested"]:
+        lines.append(text["fewer"].format(
+            requested=counts["relations_requested"], available=counts["relations_available"],
+            relations=counts["relations"], per_relation=spec["per_relation"]))
+    local = counts["local_subjects"]
+    if local["local_subject"]:
+        lines.append(text["local_subjects"].format(
+            local=local["local_subject"], subject_class=spec["subject_class"], linked=local["linked"], unlinked=local["local_subject"] - local["linked"],
+            no_item=local["no_item_with_label"], several=local["several_items_with_label"], unshared=local["no_shared_statement"]))
+    return lines
+
+
+def render_card(spec: dict, counts: dict, rows: list[dict]) -> str:
     """The card for ``rows`` built from ``spec`` (resolved ``dataset.wikidata``); ``counts`` as in
-    the provenance; ``data_file`` is the path (or glob) of the parquet data in the repository."""
+    the provenance."""
     text = yaml.safe_load(TEXT.read_text(encoding="utf-8"))
     subjects, tpl, near = spec["subjects"], spec["templates"], spec["neighbors"]
     names = text["names"]["builtin" if subjects["names"] == "builtin" else "custom"]
@@ -74,11 +91,6 @@ def render_card(spec: dict, counts: dict, rows: list[dict], data_file: str = "da
         text["subjects"][subjects["policy"]].format(name=subjects["name"], names=names),
         text["targets"][spec["target"]],
     ])
-    count_lines = [text["counts"].format(rows=counts["rows"], relations=counts["relations"], subjects=counts["distinct_subjects"])]
-    if counts["relations"] < counts["relations_requested"]:
-        count_lines.append(text["fewer"].format(
-            requested=counts["relations_requested"], available=counts["relations_available"],
-            relations=counts["relations"], per_relation=spec["per_relation"]))
     steps = text["steps"].format(
         relations=_relations_text(spec, text), per_relation=spec["per_relation"], seed=spec["seed"],
         policy=subjects["policy"], target=spec["target"], edit=tpl["edit"],
@@ -93,10 +105,10 @@ def render_card(spec: dict, counts: dict, rows: list[dict], data_file: str = "da
         summary=summary,
         source=text["sources"][kind].format(endpoint=spec["endpoint"]),
         steps=steps,
-        counts="\n\n".join(count_lines),
+        counts="\n\n".join(_count_lines(spec, counts, text)),
         fields=fields,
         example=json.dumps(rows[0], ensure_ascii=False, indent=2) if rows else "{}",
         sources=text["source_notes"][kind],
     )
-    metadata = card_data(spec, text, counts["rows"], data_file).to_yaml(original_order=METADATA_ORDER)
+    metadata = card_data(spec, text, counts["rows"]).to_yaml(original_order=METADATA_ORDER)
     return str(DatasetCard(f"---\n{metadata}\n---\n\n{body}"))

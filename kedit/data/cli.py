@@ -78,11 +78,12 @@ def build(spec: Path, out: Path | None, endpoint: str | None) -> None:
     from kedit.data.builder import build_dataset
     from kedit.data.config import parse_config
     from kedit.data.sparql import SparqlClient
-    from kedit.data.store import write_dataset
+    from kedit.data.store import writable_directory, write_dataset
 
     section = _read_section(spec)
     out = out or default_out(spec)
     try:
+        writable_directory(out)  # before the build: a path that cannot hold the files fails at once
         client = SparqlClient(endpoint or parse_config(section).endpoint)
         built = build_dataset(section, client)
         write_dataset(built, out)
@@ -97,14 +98,18 @@ def build(spec: Path, out: Path | None, endpoint: str | None) -> None:
 @data.command("push")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--repo-id", required=True, help="Hub dataset repository, ORG/NAME.")
-@click.option("--private", is_flag=True, help="Create the repository as private.")
-@click.option("--dry-run", is_flag=True, help="Print what would be uploaded; upload nothing.")
+@click.option("--private", is_flag=True, help="Create the repository as private (an existing one keeps its visibility).")
+@click.option("--dry-run", is_flag=True, help="Print the commit's files (path, size, sha256); upload nothing.")
 def push(directory: Path, repo_id: str, private: bool, dry_run: bool) -> None:
-    """Publish DIRECTORY (written by `kedit data build`) with datasets' push_to_hub.
+    """Publish DIRECTORY (written by `kedit data build`) to the Hub in one commit.
+
+    The commit holds data.parquet, the card README.md, spec.yaml, provenance.json and
+    fingerprint.json, each checked against fingerprint.json first; offline, without a token
+    or when the Hub refuses, nothing is uploaded and the command exits 2.
 
     \b
     Example:
-      kedit data push datasets/same_subject --repo-id ORG/same-subject --dry-run
+      kedit data push datasets/same_subject --repo-id my-org/kedit-same-subject --dry-run
     """
     from kedit.data import hub
 

@@ -49,6 +49,15 @@ class DatasetPathError(DataError, FileNotFoundError):
     """A dataset path that does not exist or holds no readable rows."""
 
 
+class DatasetWriteError(DataError):
+    """A dataset directory that cannot be written (a file in the way, no permission, disk full)."""
+
+
+class PublishError(DataError):
+    """A dataset that cannot be published: a malformed repository id, offline mode, no token,
+    or the Hub refused or could not be reached (nothing was committed)."""
+
+
 class RowsError(DataError, ValueError):
     """Rows that cannot be used. ``problems`` names each one (file and line, or row index);
     the message lists the first :data:`~kedit.util.PROBLEMS_SHOWN` under a header that counts

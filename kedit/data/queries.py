@@ -171,3 +171,35 @@ def relation_facts(relation: str, lang: str = "en", limit: int = 10000, subject_
         + f"  {_object(lang, value_types)}\n"
         + f"}}\nLIMIT {limit}\n"
     )
+
+
+_LOCAL = re.compile(r"kl:[A-Za-z0-9_]+")
+
+
+def local_id(value: object) -> str:
+    """Return ``value`` if it is a snapshot-local id (``kl:Max_Wolf_4d5a05ee``), else raise ``ValueError``."""
+    if not isinstance(value, str) or not _LOCAL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a snapshot-local id (kl: followed by letters, digits and _)")
+    return value
+
+
+def label_matches(local_ids: list[str], subject_class: str = "Q5") -> str:
+    """Each Wikidata item (``wd:`` IRI, not ``kl:``) of ``subject_class`` whose label is exactly
+    (same text, same language) a label of one of ``local_ids``, with the number of statements
+    (same property, same object) the two hold in common. A local id with no such item has no row.
+
+    Columns: ``?local ?item ?shared``.
+    """
+    values = " ".join(local_id(i) for i in local_ids)
+    subject_class = item_id(subject_class)
+    return (
+        _PROLOGUE
+        + "SELECT ?local ?item (COUNT(?claim) AS ?shared) WHERE {\n"
+        + f"  VALUES ?local {{ {values} }}\n"
+        + "  ?local rdfs:label ?label .\n"
+        + f"  ?item rdfs:label ?label ; wdt:P31 wd:{subject_class} .\n"
+        + f'  FILTER(STRSTARTS(STR(?item), "{PREFIXES["wd"]}"))\n'
+        + "  OPTIONAL { ?local ?claim ?object . ?item ?claim ?object . ?property wikibase:directClaim ?claim .\n"
+        + "             FILTER(?claim != wdt:P31) }\n"
+        + "}\nGROUP BY ?local ?item\n"
+    )

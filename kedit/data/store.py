@@ -2,16 +2,20 @@
 
 A dataset directory holds ``data.jsonl`` and ``data.parquet`` (the same rows),
 ``spec.yaml`` (``dataset.wikidata``, resolved: a spec ``kedit data build`` accepts),
-``fingerprint.json``, ``provenance.json`` and the card ``README.md``, whose front matter
-makes ``datasets.load_dataset(DIR)`` read ``data.parquet`` as split ``train``. Every file
-but ``provenance.json`` depends only on the spec and the facts, so the same spec and
-snapshot give byte-identical files whichever endpoint served them.
+``provenance.json``, the card ``README.md``, whose front matter makes
+``datasets.load_dataset(DIR)`` read ``data.parquet`` as split ``train``, and
+``fingerprint.json`` (:mod:`kedit.data.fingerprint`: the sha256 of each published file).
+Every file but ``provenance.json`` (and its sha256 in ``fingerprint.json``) depends only on
+the spec and the facts, so the same spec and snapshot give byte-identical files whichever
+endpoint served them.
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +24,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from kedit.data import schema
+from kedit.data import fingerprint, schema
 from kedit.data.builder import BuiltDataset
 from kedit.data.card import render_card
-from kedit.data.errors import DatasetFileError, DatasetPathError
-from kedit.util import atomic_path, canonical_json, sha256, write_atomic
+from kedit.data.errors import DatasetFileError, DatasetPathError, DatasetWriteError
+from kedit.util import WriteError, canonical_json, sha256, write_atomic
 
 FILES = ("data.jsonl", "data.parquet", "spec.yaml", "fingerprint.json", "provenance.json", "README.md")
 
@@ -37,28 +41,51 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
 
 
-def write_dataset(built: BuiltDataset, out: Path | str) -> Path:
-    """Write every file of :data:`FILES` under ``out`` (created); return ``out``. Each file is
-    written atomically (a reader sees the old file or the new one, never half of one)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def _parquet(rows: list[dict]) -> bytes:
+    buffer = io.BytesIO()
+    datasets.Dataset.from_list(rows, features=schema.features()).to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def writable_directory(out: Path) -> Path:
+    """Create ``out`` (and its parents) and check a file can be made in it; a path that cannot
+    hold a dataset (a file in the way, no permission, a read-only disk) is a
+    :class:`DatasetWriteError` naming it, before anything is built."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out, prefix=".kedit-write-check-"):
+            pass
+    except OSError as err:
+        raise DatasetWriteError(f"cannot write a dataset to {out}: {err.strerror or err}") from None
+    return out
+
+
+def _contents(built: BuiltDataset) -> dict[str, bytes]:
+    """The bytes of every file of :data:`FILES`, fingerprint.json last (it hashes the others)."""
     order = list(schema.fields())
     rows = [{name: row[name] for name in order} for row in built.rows]
-    jsonl = _jsonl(rows)
-    spec_text = yaml.safe_dump({"dataset": {"wikidata": built.spec}}, sort_keys=False, allow_unicode=True)
-    fingerprint = {
-        "rows_sha256": built.fingerprint,
-        "rows": len(rows),
-        "spec_sha256": sha256(canonical_json(built.spec)),
-        "data_jsonl_sha256": sha256(jsonl),
+    files = {
+        "data.jsonl": _jsonl(rows).encode(),
+        "data.parquet": _parquet(rows),
+        "spec.yaml": yaml.safe_dump({"dataset": {"wikidata": built.spec}}, sort_keys=False, allow_unicode=True).encode(),
+        "provenance.json": _json(built.provenance).encode(),
+        "README.md": render_card(built.spec, built.provenance["counts"], rows).encode(),
     }
-    write_atomic(out / "data.jsonl", jsonl)
-    with atomic_path(out / "data.parquet") as tmp:
-        datasets.Dataset.from_list(rows, features=schema.features()).to_parquet(str(tmp))
-    write_atomic(out / "spec.yaml", spec_text)
-    write_atomic(out / "fingerprint.json", _json(fingerprint))
-    write_atomic(out / "provenance.json", _json(built.provenance))
-    write_atomic(out / "README.md", render_card(built.spec, built.provenance["counts"], rows))
+    files[fingerprint.NAME] = _json(fingerprint.fingerprint(
+        built.fingerprint, len(rows), sha256(canonical_json(built.spec)), files)).encode()
+    return files
+
+
+def write_dataset(built: BuiltDataset, out: Path | str) -> Path:
+    """Write every file of :data:`FILES` under ``out`` (created); return ``out``. Each file is
+    written atomically (a reader sees the old file or the new one, never half of one); a
+    file that cannot be written is a :class:`DatasetWriteError` naming it."""
+    out = writable_directory(Path(out))
+    for name, data in _contents(built).items():
+        try:
+            write_atomic(out / name, data)
+        except WriteError as err:
+            raise DatasetWriteError(f"cannot write {err.filename}: {err.strerror}") from None
     return out
 
 

@@ -27,6 +27,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from kedit.models.architecture import Architecture, architecture_for, get_module
+from kedit.models.gguf import parsed_once
 from kedit.models.hooks import StopForward, run_stopping
 from kedit.models.offload import input_device, offloaded_copy, readable
 from kedit.paths import cache_dir
@@ -193,8 +194,9 @@ def _dequantised_dir(gguf: Path) -> Path:
     target = cache_dir() / "models" / key
     if _cached_dir(target, gguf) is not None:
         return target
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    with parsed_once():
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The weights are plain floats now; drop the GGUF marker so they can be saved.
     model.hf_quantizer = None
     model.config.quantization_config = None

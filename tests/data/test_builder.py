@@ -125,8 +125,23 @@ def test_provenance(offline_client):
     prov = build(offline_client).provenance
     assert prov["embedded"] is True and prov["endpoint"] == "offline" and len(prov["snapshot_sha256"]) == 64
     assert prov["seed"] == 3 and prov["counts"]["rows"] == 6 and prov["counts"]["relations_available"] == 88
-    assert len(prov["queries"]) == 7 and all(q["source"] == "embedded" and len(q["sha256"]) == 64 for q in prov["queries"])
+    assert len(prov["queries"]) == 8 and all(q["source"] == "embedded" and len(q["sha256"]) == 64 for q in prov["queries"])
     assert all(len(q["rows_sha256"]) == 64 for q in prov["queries"])  # which answer was used, wherever it came from
+
+
+def test_local_subjects_are_linked_only_with_evidence(offline_client):
+    """Two rows' subjects came as labels only (kl:): Richard Pryor links (one item with the label
+    and a statement in common), Khadija Arib keeps her kl: id (one item, no statement in common);
+    the 8th query is the one that asked."""
+    built = build(offline_client)
+    ids = {r["subject_label"]: r["subject_id"] for r in built.rows}
+    assert ids["Richard Pryor"] == "Q294912" and ids["Khadija Arib"] == "kl:Khadija_Arib_60e577a2"
+    assert built.provenance["counts"]["local_subjects"] == {
+        "local_subject": 2, "linked": 1, "no_item_with_label": 0, "several_items_with_label": 0, "no_shared_statement": 1}
+    subjects = {s["label"]: s for s in built.provenance["subject_links"]["subjects"]}
+    assert subjects["Richard Pryor"] == {"local_id": "kl:Richard_Pryor_ff3dc9c7", "label": "Richard Pryor",
+                                         "wikidata_id": "Q294912", "reason": "linked", "candidates": ["Q294912"]}
+    assert subjects["Khadija Arib"]["reason"] == "no_shared_statement" and subjects["Khadija Arib"]["candidates"] == ["Q458066"]
 
 
 def test_raw_query(offline_client):

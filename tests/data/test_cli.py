@@ -30,7 +30,7 @@ def test_build_through_a_loopback_server_then_dry_run_push(tmp_path, oxigraph_se
     assert provenance["endpoint"] == oxigraph_server and provenance["embedded"] is False
     assert {q["source"] for q in provenance["queries"]} == {"endpoint"}
     pushed = CliRunner().invoke(data, ["push", str(out), "--repo-id", "org/tiny", "--dry-run"])
-    assert pushed.exit_code == 0 and "rows: 3" in pushed.output
+    assert pushed.exit_code == 0 and "one commit, 5 files, 3 rows in split train" in pushed.output
 
 
 def test_build_defaults_to_the_spec_endpoint_and_out(tmp_path):
@@ -58,6 +58,15 @@ def test_build_unreachable_endpoint_exits_2(tmp_path, closed_url):
     spec = spec_file(tmp_path, SPEC)
     result = CliRunner().invoke(data, ["build", str(spec), "--endpoint", closed_url])
     assert result.exit_code == 2 and closed_url in result.output and "unreachable" in result.output
+
+
+def test_build_into_an_unwritable_directory_exits_2_before_building(tmp_path):
+    """A file where the output directory's parent should be: named, exit 2, nothing built."""
+    spec = spec_file(tmp_path, SPEC)
+    (tmp_path / "a-file").write_text("")
+    result = CliRunner().invoke(data, ["build", str(spec), "--out", str(tmp_path / "a-file" / "ds")])
+    assert result.exit_code == 2 and f"cannot write a dataset to {tmp_path / 'a-file' / 'ds'}: Not a directory" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def test_push_bad_repo_id_exits_2(tmp_path):

@@ -1,6 +1,6 @@
 """The datasets in datasets/ are what their specs give: rebuilt through a real loopback SPARQL
 server (oxigraph serving the snapshot), every file is byte-identical to the committed one,
-except the endpoint fields of provenance.json."""
+except the endpoint fields of provenance.json (and so its sha256 in fingerprint.json)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from kedit.data import fingerprint
 from kedit.data.cli import data
 from kedit.data.config import as_dict, parse_config
 from kedit.data.store import FILES, load_rows
@@ -32,8 +33,12 @@ def test_rebuilt_through_a_loopback_server_is_byte_identical(name, oxigraph_serv
                                        "--endpoint", oxigraph_server])
     assert result.exit_code == 0, result.output
     for file in FILES:
-        if file != "provenance.json":
+        if file not in ("provenance.json", "fingerprint.json"):
             assert (out / file).read_bytes() == (SHIPPED / name / file).read_bytes(), f"{name}/{file} differs"
+    fingerprints = [json.loads((d / "fingerprint.json").read_text()) for d in (out, SHIPPED / name)]
+    assert [f["files"].pop("provenance.json") for f in fingerprints] == [
+        fingerprint.digest((d / "provenance.json").read_bytes()) for d in (out, SHIPPED / name)]
+    assert fingerprints[0] == fingerprints[1]
     rebuilt = json.loads((out / "provenance.json").read_text())
     committed = json.loads((SHIPPED / name / "provenance.json").read_text())
     assert rebuilt["endpoint"] == oxigraph_server and committed["embedded"] is True
@@ -51,6 +56,26 @@ def test_shipped_rows(name, tmp_path):
     assert subjects == {"John Smith"} if name == "same_subject" else len(subjects) == 100
     loaded = datasets.load_dataset(str(SHIPPED / name), cache_dir=str(tmp_path / "hf"))
     assert loaded["train"].to_list() == rows
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_subjects_named_only_by_a_label(name):
+    """23 rows' subjects came as labels only (kl:); one (Adolf Hitler) links, on a statement in
+    common; John Hughes, the only one with that label in the snapshot, is another man and stays
+    kl:. The card says so and no longer claims these people have no Q-id."""
+    rows = load_rows(SHIPPED / name)
+    provenance = json.loads((SHIPPED / name / "provenance.json").read_text())
+    assert provenance["counts"]["local_subjects"] == {
+        "local_subject": 23, "linked": 1, "no_item_with_label": 5, "several_items_with_label": 0, "no_shared_statement": 17}
+    links = {s["label"]: s for s in provenance["subject_links"]["subjects"]}
+    assert (links["Adolf Hitler"]["wikidata_id"], links["John Hughes"]["wikidata_id"]) == ("Q352", None)
+    assert all(s["wikidata_id"] in s["candidates"] for s in links.values() if s["wikidata_id"])
+    by_label = {r["subject_label"]: r["subject_id"] for r in rows}
+    assert by_label["Adolf Hitler"] == "Q352" and by_label["Björk"].startswith("kl:")
+    assert sum(r["subject_id"].startswith("kl:") for r in rows) == 22
+    card = " ".join((SHIPPED / name / "README.md").read_text().split())
+    assert "no Wikidata Q-id" not in card and "named these entities only by an English label" in card
+    assert "of 23 row(s) came from a source row that gave only its English label. Linked to a Wikidata item: 1," in card
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -13,7 +13,7 @@ from huggingface_hub import DatasetCard
 
 from kedit.data import schema
 from kedit.data.builder import build_dataset
-from kedit.data.errors import DataError, DatasetFileError, DatasetPathError
+from kedit.data.errors import DataError, DatasetFileError, DatasetPathError, DatasetWriteError
 from kedit.data.store import FILES, load_rows, read_rows, write_dataset
 
 
@@ -77,6 +77,16 @@ def test_spec_and_fingerprint_files(written, built):
     assert spec == {"dataset": {"wikidata": built.spec}} and spec["dataset"]["wikidata"]["relations"]["sample"] == 5
     fingerprint = json.loads((written / "fingerprint.json").read_text())
     assert fingerprint["rows_sha256"] == built.fingerprint and fingerprint["rows"] == 5
+    assert set(fingerprint["files"]) == {"data.parquet", "README.md", "spec.yaml", "provenance.json"}
+
+
+def test_an_unwritable_directory_is_named(built, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DatasetWriteError, match=f"cannot write a dataset to {tmp_path / 'a-file' / 'ds'}: Not a directory"):
+        write_dataset(built, tmp_path / "a-file" / "ds")
+    (tmp_path / "ds" / "data.parquet").mkdir(parents=True)  # a folder where a file goes
+    with pytest.raises(DatasetWriteError, match=f"cannot write {tmp_path / 'ds' / 'data.parquet'}: "):
+        write_dataset(built, tmp_path / "ds")
 
 
 def test_load_rows_from_every_local_form(written, built, tmp_path):
