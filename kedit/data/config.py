@@ -5,12 +5,12 @@ JSON Schema that ``kedit schema`` generates from these dataclasses (shapes, type
 keys, ``minimum``, ``minItems``, ``enum``: editors and ``kedit validate`` see them too), then
 the fields' ``check`` validators for what the generated schema does not say: P-id, Q-id and
 language formats (their messages say what a valid id looks like), non-blank names
-and well-formed templates with ``{subject}``; then the checks across keys: the subject policy's
-own keys and shape (:func:`subjects.check`) and ``relations.ids`` inside the ``split``.
-Each raises :class:`ConfigError`, which
-names the key (``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer
-(``/relations/ids/1``). :func:`as_dict` gives the resolved section back (defaults filled
-in), which is what a built dataset records as its spec.
+and well-formed templates with ``{subject}``; then the checks across keys: the subject
+policy's own keys and shape (:func:`subjects.check`) and ``relations.ids`` inside the
+``split``. Each raises :class:`ConfigError`, which names the key
+(``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer (``/relations/ids/1``).
+:func:`as_dict` gives the resolved section back (defaults filled in), which is what a built
+dataset records as its spec.
 """
 
 from __future__ import annotations
