@@ -1,8 +1,9 @@
 """Build an edit dataset from Wikidata-shaped facts: ``build_dataset(cfg) -> BuiltDataset``.
 
 Steps, each drawing from its own seeded random stream (so changing one step's settings does
-not reshuffle the others): choose relations (:mod:`relations`) → pick ``per_relation`` facts
-with distinct subjects per relation → name the subjects (:mod:`subjects`) → set targets
+not reshuffle the others): choose relations (:mod:`relations`; with a ``split``, only those of
+its half, :mod:`splits`) → pick ``per_relation`` facts with distinct subjects per relation →
+name the subjects (:mod:`subjects`: one name, one per row, or groups of facts) → set targets
 (:mod:`targets`) → render prompts (:mod:`templates`) → add neighbours (:mod:`neighbors`) →
 link ``kl:`` subjects to Wikidata items on evidence beyond the name (:mod:`linking`;
 only ``subject_id`` can change, and nothing above depends on it).
@@ -80,7 +81,8 @@ def build_dataset(cfg: dict | None, client: SparqlClient | None = None) -> Built
 
     selection = select_relations(select, config, _rng(config.seed, "relations"), where)
     facts = _edit_facts(selection.relations, config.per_relation, _rng(config.seed, "facts"))
-    names = subjects.POLICIES[config.subjects.policy](facts, config.subjects, _rng(config.seed, "subjects"))
+    policy = subjects.POLICIES[config.subjects.policy]
+    names = policy.name_rows(facts, config.subjects, _rng(config.seed, "subjects"), config.split)
     by_id = {r.id: r for r in selection.relations}
     target_rng = _rng(config.seed, "targets")
     goals = [targets.POLICIES[config.target](f, by_id[f.relation_id], target_rng) for f in facts]

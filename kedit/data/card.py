@@ -65,8 +65,10 @@ def _relations_text(spec: dict, text: dict) -> str:
 
 
 def _count_lines(spec: dict, counts: dict, text: dict) -> list[str]:
-    """The paragraphs of counts: rows, fewer relations than asked, subjects named only by a label."""
+    """The paragraphs of counts: rows, the split, fewer relations than asked, subjects named only by a label."""
     lines = [text["counts"].format(rows=counts["rows"], relations=counts["relations"], subjects=counts["distinct_subjects"])]
+    if spec["split"] != "all":
+        lines.append(text["split"].format(split=spec["split"]))
     if counts["relations"] < counts["relations_requested"]:
         lines.append(text["fewer"].format(
             requested=counts["relations_requested"], available=counts["relations_available"],
@@ -88,7 +90,8 @@ def render_card(spec: dict, counts: dict, rows: list[dict]) -> str:
     kind = "embedded" if spec["endpoint"] in EMBEDDED else "endpoint"
     summary = " ".join([
         f"Knowledge-editing requests built from Wikidata facts: {counts['rows']} rows.",
-        text["subjects"][subjects["policy"]].format(name=subjects["name"], names=names),
+        text["subjects"][subjects["policy"]].format(
+            name=subjects["name"], names=names, groups=subjects["groups"], facts=subjects["facts"], singles=subjects["singles"]),
         text["targets"][spec["target"]],
     ])
     steps = text["steps"].format(

@@ -5,10 +5,12 @@ JSON Schema that ``kedit schema`` generates from these dataclasses (shapes, type
 keys, ``minimum``, ``minItems``, ``enum``: editors and ``kedit validate`` see them too), then
 the fields' ``check`` validators for what the generated schema does not say: P-id, Q-id and
 language formats (their messages say what a valid id looks like), non-blank names
-and well-formed templates with ``{subject}``. Either raises :class:`ConfigError`, which
-names the key (``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer
-(``/relations/ids/1``). :func:`as_dict` gives the resolved section back (defaults filled
-in), which is what a built dataset records as its spec.
+and well-formed templates with ``{subject}``; then the checks across keys: the subject
+policy's own keys and shape (:func:`subjects.check`) and ``relations.ids`` inside the
+``split``. Each raises :class:`ConfigError`, which names the key
+(``dataset.wikidata.relations.ids[1]``) and carries its JSON pointer (``/relations/ids/1``).
+:func:`as_dict` gives the resolved section back (defaults filled in), which is what a built
+dataset records as its spec.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Literal
 
 import jsonschema
 
-from kedit.data import queries, subjects, targets, templates
+from kedit.data import queries, splits, subjects, targets, templates
 from kedit.data.errors import ConfigError
 from kedit.data.sparql import WIKIDATA
+from kedit.data.splits import Split
 from kedit.util import dataclass_schema, help_field
 
 #: The keys of :data:`queries.VALUE_TYPES`, spelled out so the schema lists them (a test checks they agree).
@@ -66,11 +69,20 @@ class RelationsConfig:
 @dataclass
 class SubjectsConfig:
     policy: str = help_field(
-        "same", "same: one name for every row; distinct: a different name per row; original: the real subject.",
-        enum=subjects.POLICIES.names())
+        "same", "same: one name for every row; distinct: a different name per row; grouped: `groups` names with "
+        "`facts` facts each; mixed: grouped plus `singles` names with one fact each; original: the real subject. "
+        "A name's facts have distinct relations.", enum=subjects.POLICIES.names())
     name: str = help_field("John Smith", "The name used by the 'same' policy.", check=_non_empty)
     names: str | list[str] = help_field(
-        "builtin", "Names for 'distinct': 'builtin' (kedit/data/names/names.txt), a list, or a text file (one per line).")
+        "builtin", "Names for 'distinct', 'grouped' and 'mixed': 'builtin' (kedit/data/names/names.txt), a list, or "
+        "a text file (one per line).")
+    groups: int | None = help_field(
+        None, "grouped, mixed: how many subjects get `facts` facts each (k of k x m).", minimum=1)
+    facts: int | None = help_field(
+        None, "grouped, mixed: facts per grouped subject, each of another relation (m of k x m).", minimum=1)
+    singles: int | None = help_field(
+        None, "mixed: how many further subjects get one fact each. The policy's subjects take every row: "
+        "groups x facts (+ singles) must equal the relations x per_relation.", minimum=1)
 
 
 @dataclass
@@ -102,6 +114,9 @@ class WikidataConfig:
         None, "Raw SPARQL returning ?subject ?subjectLabel ?relation ?relationLabel ?object ?objectLabel; "
         "replaces discovery and the per-relation fact queries.")
     per_relation: int = help_field(1, "Edit rows per relation, each about a different subject.", minimum=1)
+    split: Split = help_field(
+        "all", "all: every relation and name; tune / test: only the relations and names of that half (a fixed hash "
+        "of each P-id and name, the same for every seed and setting), so a tune and a test build share neither.")
     target: str = help_field(
         "object", "object: target_new is the true object (fictitious subjects, the paper); counterfactual: target_new "
         "is another object of the same relation and target_true the real one.", enum=targets.POLICIES.names())
@@ -166,7 +181,27 @@ def parse_config(raw: Mapping | None) -> WikidataConfig:
     err = jsonschema.exceptions.best_match(_validator().iter_errors(raw))  # the most relevant one
     if err is not None:
         raise ConfigError(_reason(err), list(err.absolute_path))
-    return _build(WikidataConfig, raw, ())
+    cfg = _build(WikidataConfig, raw, ())
+    _check_split(cfg)
+    subjects.check(cfg.subjects, subjects.Known(_relation_count(cfg), cfg.per_relation, cfg.split))
+    return cfg
+
+
+def _relation_count(cfg: WikidataConfig) -> int | None:
+    """How many relations the build uses when the settings fix it (``None``: the knowledge base decides)."""
+    if cfg.relations.sample is not None:
+        return cfg.relations.sample
+    if cfg.relations.ids is not None and cfg.query is None:
+        return len(set(cfg.relations.ids) - set(cfg.relations.exclude))
+    return None
+
+
+def _check_split(cfg: WikidataConfig) -> None:
+    """Listed relations belong to the split's half (discovered ones are filtered to it)."""
+    for i, pid in enumerate(cfg.relations.ids or []):
+        if pid not in cfg.relations.exclude and not splits.keeps(cfg.split, pid):
+            raise ConfigError(f"{pid} belongs to the {splits.half(pid)} split's relations, not to split {cfg.split!r}",
+                              ("relations", "ids", i))
 
 
 def as_dict(cfg: WikidataConfig) -> dict:

@@ -8,6 +8,9 @@ Three sources of candidates, picked by the config:
 - ``ids``: the listed P-ids, labelled by :func:`queries.relation_labels`, facts as above.
 - ``query``: a raw SELECT returning every fact at once (its relations are the candidates).
 
+With ``split`` ``tune`` or ``test``, only the candidates of that half (:mod:`splits`) are
+kept, before the sample; ``where`` then names the split in errors.
+
 A relation is usable when it has enough distinct subjects for its edit rows and for its
 same-relation neighbours (and, for counterfactual targets, two distinct objects). Candidates
 are sorted by P-id before the seeded sample, so a run depends only on the seed and the facts.
@@ -21,7 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kedit.data import queries
+from kedit.data import queries, splits
 from kedit.data.config import WikidataConfig
 from kedit.data.errors import BuildError
 from kedit.data.facts import Fact, Relation
@@ -166,6 +169,9 @@ def select_relations(select: Select, cfg: WikidataConfig, rng: random.Random, wh
         candidates = _from_query(pool, cfg)
     else:
         candidates = _listed(select, cfg) if cfg.relations.ids is not None else _discovered(select, cfg)
+    if cfg.split != "all":
+        candidates = [c for c in candidates if splits.keeps(cfg.split, c[0])]
+        where = f"{where} (split {cfg.split}: the relations of its half)"
     chosen, dropped = [], []
     for pid, label in sorted(_sample(candidates, cfg, rng, where), key=lambda c: sort_key(c[0])):
         facts = pool[pid].facts if pool is not None else _fetch_facts(select, pid, cfg, truncated)

@@ -247,7 +247,7 @@ def test_missing_name_file(offline_client, tmp_path):
 @pytest.mark.parametrize("section,message", [
     ({"relation": {}}, r"dataset\.wikidata: unknown key\(s\) 'relation'"),
     ({"relations": ["P19"]}, r"dataset\.wikidata\.relations: \['P19'\] is not of type 'object'"),
-    ({"subjects": {"policy": "random"}}, r"dataset\.wikidata\.subjects\.policy: 'random' is not one of \['distinct', 'original', 'same'\]"),
+    ({"subjects": {"policy": "random"}}, r"dataset\.wikidata\.subjects\.policy: 'random' is not one of \['distinct', 'grouped', 'mixed', 'original', 'same'\]"),
     ({"target": "new"}, r"dataset\.wikidata\.target: 'new' is not one of \['counterfactual', 'object'\]"),
     ({"per_relation": 0}, r"dataset\.wikidata\.per_relation: 0 is less than the minimum of 1"),
     ({"seed": "1"}, r"dataset\.wikidata\.seed: '1' is not of type 'integer'"),

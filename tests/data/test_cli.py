@@ -47,6 +47,18 @@ def test_build_defaults_to_the_spec_endpoint_and_out(tmp_path):
     ({"dataset": {"wikidata": {"relations": {"ids": ["Q5"]}}}}, "dataset.wikidata.relations.ids[0]: 'Q5' is not a Wikidata property id"),
     ({"dataset": {"wikidata": {"endpoint": "offline", "templates": {"edit": "{relation} is"}}}}, "has no {subject} placeholder"),
     ("dataset: [unclosed", "not valid YAML/JSON"),
+    ({"dataset": {"wikidata": {"endpoint": "offline", "subjects": {"policy": "grouped"}}}},
+     "dataset.wikidata.subjects: policy 'grouped' needs subjects.groups and subjects.facts"),
+    ({"dataset": {"wikidata": {"endpoint": "offline", "subjects": {"policy": "grouped", "groups": 0, "facts": 3}}}},
+     "dataset.wikidata.subjects.groups: 0 is less than the minimum of 1"),
+    ({"dataset": {"wikidata": {"endpoint": "offline", "subjects": {"policy": "mixed", "groups": 1, "facts": -1, "singles": 2}}}},
+     "dataset.wikidata.subjects.facts: -1 is less than the minimum of 1"),
+    ({"dataset": {"wikidata": {"endpoint": "offline", "relations": {"sample": 3}, "per_relation": 2,
+                               "subjects": {"policy": "grouped", "groups": 1, "facts": 6}}}},
+     "dataset.wikidata.subjects.facts: 6 facts per subject need 6 distinct relations but the set has 3"),
+    ({"dataset": {"wikidata": {"endpoint": "offline", "relations": {"sample": None}, "per_relation": 2,
+                               "subjects": {"policy": "grouped", "groups": 1, "facts": 176}}}},
+     "subjects.facts: 176 facts per subject need 176 distinct relations but the set has 88"),
 ])
 def test_build_errors_exit_2_naming_file_and_key(tmp_path, content, message):
     spec = spec_file(tmp_path, content)

@@ -16,9 +16,13 @@ from kedit.data import fingerprint
 from kedit.data.cli import data
 from kedit.data.config import as_dict, parse_config
 from kedit.data.store import FILES, load_rows
+from kedit.data.subjects import load_names
 
 SHIPPED = Path(__file__).resolve().parents[2] / "datasets"
-NAMES = ["same_subject", "distinct_subject"]
+NAMES = ["same_subject", "distinct_subject", "grouped_subject"]
+#: Subjects of each shipped set x facts per subject (each of another relation).
+SHAPES = {"same_subject": (1, 100), "distinct_subject": (100, 1), "grouped_subject": (10, 10)}
+NEIGHBOURS = ("neighborhood_prompts",)
 ENDPOINT_FIELDS = {"endpoint", "embedded", "snapshot", "snapshot_sha256"}
 
 
@@ -52,8 +56,12 @@ def test_shipped_rows(name, tmp_path):
     rows = load_rows(SHIPPED / name)
     relations = [r["relation_id"] for r in rows]
     assert len(rows) == 100 and len(set(relations)) == 100  # the paper's 100 relations, one fact each
-    subjects = {r["subject"] for r in rows}
-    assert subjects == {"John Smith"} if name == "same_subject" else len(subjects) == 100
+    profiles: dict[str, set[str]] = {}
+    for row in rows:
+        profiles.setdefault(row["subject"], set()).add(row["relation_id"])
+    groups, facts = SHAPES[name]
+    assert len(profiles) == groups and {len(p) for p in profiles.values()} == {facts}
+    assert set(profiles) == {"John Smith"} if name == "same_subject" else set(profiles) <= set(load_names("builtin"))
     loaded = datasets.load_dataset(str(SHIPPED / name), cache_dir=str(tmp_path / "hf"))
     assert loaded["train"].to_list() == rows
 
@@ -85,3 +93,21 @@ def test_the_specs_presets_build_the_shipped_sets(name):
     preset = yaml.safe_load((SHIPPED.parent / "specs" / "presets" / f"{name}_data.yaml").read_text())
     shipped = yaml.safe_load((SHIPPED / f"{name}.spec.yaml").read_text())
     assert as_dict(parse_config(preset["datasets"][name]["wikidata"])) == as_dict(parse_config(shipped["dataset"]["wikidata"]))
+
+
+def test_the_three_sets_hold_the_same_facts():
+    """The same edits (fact, prompt, target) in the same order; only the subject and the prompts
+    that name it differ. Neighbours avoid every name a set edits, so distinct's 100 names (some
+    of them also real people's) change which neighbours are drawn; grouped keeps same's."""
+    def rows(name, skip=("subject", "paraphrase_prompts")):
+        return [{k: v for k, v in r.items() if k not in skip} for r in load_rows(SHIPPED / name)]
+
+    assert rows("same_subject") == rows("grouped_subject")
+    assert rows("distinct_subject", (*NEIGHBOURS, "subject", "paraphrase_prompts")) == rows(
+        "grouped_subject", (*NEIGHBOURS, "subject", "paraphrase_prompts"))
+
+
+def test_the_grouped_card_states_its_shape():
+    card = " ".join((SHIPPED / "grouped_subject" / "README.md").read_text().split())
+    assert "The rows are about 10 subjects with 10 facts each" in card and "policy `grouped`" in card
+    assert "100 rows about 100 distinct relations, 10 distinct subject name(s)." in card
