@@ -58,9 +58,9 @@ def architectures() -> list[Entry]:
 
 def models() -> list[Entry]:
     """Embedded models (a spec's ``model: {name: ...}``; any Hub id, folder or .gguf file works too)."""
-    from kedit.models import EMBEDDED
+    from kedit.models.embedded import MODELS
 
-    return [Entry(name, model.about) for name, model in sorted(EMBEDDED.items())]
+    return [Entry(name, model.describe()) for name, model in sorted(MODELS.items())]
 
 
 # ``kedit ls CATEGORY`` -> its lister

@@ -136,25 +136,46 @@ def run(spec: Path, out: Path | None, resume: bool) -> None:
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def report(directory: Path) -> None:
-    """Re-render report.md and the plots of DIRECTORY from its report.json.
+@click.option("--format", "fmt", type=click.Choice(["md", "latex", "csv"]), default=None,
+              help="Render the report in this format to stdout (or --out) instead: md (report.md's text), latex (a booktabs "
+                   "table shaped like the paper's Table 1), csv (tidy: one line per dataset x method x batch size x metric).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --format: write to this file instead of stdout.")
+def report(directory: Path, fmt: str | None, out: Path | None) -> None:
+    """Re-render report.md and the plots of DIRECTORY from its report.json, or render it in
+    another --format (report.json itself is left as it is).
 
     \b
     Example:
-      kedit report reports/same_subject
+      kedit report reports/table1-0123abcd --format latex --out table1.tex
     """
-    from kedit.report.build import write_report
     from kedit.report.read import ReportError, read_report
-    from kedit.util import WriteError
+    from kedit.report.view import View
+    from kedit.util import WriteError, write_atomic
 
+    if out is not None and fmt is None:
+        raise click.UsageError("--out needs --format (md, latex or csv)")
     try:
-        data = read_report(directory)
-        write_report(data, directory, data["spec"].get("report", {}).get("formats", ("json", "md", "png")))
+        view = View.of(read_report(directory))
+        if fmt is None:
+            from kedit.report.build import render_files
+
+            render_files(view, directory, view.data["spec"].get("report", {}).get("formats", ("md", "png")))
+        else:
+            from kedit.report.export import EXPORTS
+
+            text = EXPORTS[fmt](view)
+            if out is None:
+                click.echo(text, nl=False)
+            else:
+                write_atomic(out, text)
     except ReportError as e:
         raise InputError(str(e)) from None
     except WriteError as e:
         raise InputError(f"cannot write {e.filename}: {e.strerror}") from None
-    click.echo(f"re-rendered {directory}")
+    if fmt is None:
+        click.echo(f"re-rendered {directory}")
+    elif out is not None:
+        click.echo(f"wrote {out}", err=True)
 
 
 @main.command()
@@ -165,9 +186,10 @@ def report(directory: Path) -> None:
 def diff(a: Path, b: Path, tolerance: float, fail_on_regression: bool) -> None:
     """Compare two reports cell by cell (A = before, B = after).
 
-    Both are checked against the report schema first; reports of different formats, with no
-    shared cell or no shared metric compare nothing: exit 2 with the reason. With
-    --fail-on-regression it is a CI gate: exit 1 when a metric got worse by more than --tolerance.
+    Both are checked against the report schema first; reports with no shared cell or no shared
+    metric compare nothing: exit 2 with the reason. Each value shows its n and, where the report
+    kept per-edit scores, its interval over the cell's edits. With --fail-on-regression it is a
+    CI gate: exit 1 when a metric got worse by more than --tolerance.
 
     \b
     Example:

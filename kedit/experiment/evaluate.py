@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass, field
 
 from kedit.editing.requests import EditRequest
+from kedit.experiment.cell import FIRST_BATCH
 from kedit.methods import EditContext, MethodRun, apply_edit, restore
-from kedit.metrics import EvalContext, Metric
+from kedit.metrics import EvalContext, Metric, PerEdit, value_of
 from kedit.metrics.scoring import Observed, observe
 
 
@@ -44,20 +45,29 @@ class BeforeStates:
         return {m.name: self._states[key(m)] for m in metrics if m.before is not None}
 
 
-def scores_after(loaded, metrics: list[Metric], requests: list[EditRequest], ectx: EvalContext, before: dict) -> dict[str, float]:
-    """Every metric's scalars on the model as it is now, given its look at the unedited one."""
+def scores_after(loaded, metrics: list[Metric], requests: list[EditRequest], ectx: EvalContext, before: dict) -> dict[str, float | PerEdit]:
+    """Every metric's values on the model as it is now, given its look at the unedited one
+    (a :class:`PerEdit` where a value is a mean over the edits of ``requests``)."""
     seen = observe_for(loaded, metrics, requests)
     return {k: v for m in metrics for k, v in m.after(seen, requests, ectx, before.get(m.name)).items()}
 
 
 @dataclass
 class Scores:
-    """A cell's metrics, timings and what the method measured; ``steps``: sequential editing's per-step record."""
+    """A cell's metrics, timings and what the method measured; ``per_edit``: the per-edit scores
+    of the metrics that are means over edits; ``steps``: sequential editing's per-step record."""
 
     metrics: dict[str, float]
     timings: dict[str, float]
     info: dict = field(default_factory=dict)
     steps: list[dict] | None = None
+    per_edit: dict[str, PerEdit] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: dict[str, float | PerEdit], timings: dict[str, float], info: dict, steps: list[dict] | None = None) -> Scores:
+        """Split ``values`` (as :func:`scores_after` gives them) into plain metrics and per-edit scores."""
+        per_edit = {k: v for k, v in values.items() if isinstance(v, PerEdit)}
+        return cls({k: value_of(v) for k, v in values.items()}, timings, info, steps, per_edit)
 
 
 def edit_and_evaluate(ctx: EditContext, method: MethodRun, requests: list[EditRequest], metrics: list[Metric], before: BeforeStates | None = None) -> Scores:
@@ -78,13 +88,14 @@ def edit_and_evaluate(ctx: EditContext, method: MethodRun, requests: list[EditRe
         timings["evaluate_s"] = time.perf_counter() - t
     finally:
         restore(loaded, originals)
-    return Scores(metrics=scores, timings=timings, info=edit.info)
+    return Scores.of(scores, timings, edit.info)
 
 
 def edit_sequentially(ctx: EditContext, method: MethodRun, batches: list[list[EditRequest]], metrics: list[Metric]) -> Scores:
     """Apply ``batches`` one after another (a stream of edits), each solve keeping the keys of the
     edits before it; after each step score that batch and the first one. The model is restored
-    at the end. Metrics: the last batch's after the last step, and the first batch's as ``first_batch_*``."""
+    at the end. Metrics: the last batch's after the last step, and the first batch's as ``first_batch_*``
+    (their per-edit scores in the order of the last batch's rows and of the first's)."""
     ectx = eval_context(ctx, method)
     loaded = ctx.loaded
     before = [BeforeStates().get(loaded, metrics, b, ectx) for b in batches]  # from the unedited model, for every batch
@@ -100,14 +111,12 @@ def edit_sequentially(ctx: EditContext, method: MethodRun, batches: list[list[Ed
             edit_s = time.perf_counter() - t
             scores = scores_after(loaded, metrics, batch, ectx, before[k])
             first = scores if k == 0 else scores_after(loaded, metrics, batches[0], ectx, before[0])
-            steps.append({"step": k, "edit_s": edit_s, "metrics": scores, "first_batch": first, "info": edit.info})
+            steps.append({"step": k, "edit_s": edit_s, "metrics": _values(scores), "first_batch": _values(first), "info": edit.info})
     finally:
         restore(loaded, pristine)
         ctx.forget()
-    last = steps[-1]
-    return Scores(
-        metrics=last["metrics"] | {f"first_batch_{k}": v for k, v in last["first_batch"].items()},
-        timings={"edit_s": sum(s["edit_s"] for s in steps)},
-        info=last["info"],
-        steps=steps,
-    )
+    return Scores.of(scores | {f"{FIRST_BATCH}{k}": v for k, v in first.items()}, {"edit_s": sum(s["edit_s"] for s in steps)}, edit.info, steps)
+
+
+def _values(scores: dict[str, float | PerEdit]) -> dict[str, float]:
+    return {k: value_of(v) for k, v in scores.items()}

@@ -135,7 +135,8 @@ class Session:
             raise RunError(f"{cell.method.label}: {e}") from None
         wall = time.perf_counter() - t0 + scores.info.get("values_ahead_s", 0.0)  # with its share of values optimised ahead of it
         stats_s = ctx.stats_seconds - stats0
-        record = CellRecord.of(cell, scores.metrics, scores.timings | {"wall_s": wall, "statistics_s": stats_s}, scores.info, scores.steps)
+        timings = scores.timings | {"wall_s": wall, "statistics_s": stats_s}
+        record = CellRecord.of(cell, scores.metrics, scores.per_edit, timings, scores.info, scores.steps)
         self.store.write(record)
         self.echo(f"[{self.number[cell.key]}/{len(self.number)}] {cell.title}: {_shown(scores)} ({wall:.1f} s)")
         return record

@@ -1,7 +1,9 @@
 """The metric registry.
 
 A metric may look at the unedited model (``before``) and is computed on the edited one
-(``after``); it returns named scalars, the first named like the metric. A metric that
+(``after``); it returns named values, the first named like the metric: a float, or a
+:class:`PerEdit` where the value is a mean over the batch's edits (reports then give its
+n and a bootstrap interval over edits, :mod:`kedit.report.interval`). A metric that
 scores text rows declares them (``rows``): the caller scores every chosen metric's rows
 together first (:func:`kedit.metrics.scoring.observe`) and hands each metric the
 :class:`~kedit.metrics.scoring.Observed` phase, where it reads its rows' scores. Each metric
@@ -10,7 +12,8 @@ is registered with ``higher_is_better`` so reports and ``kedit diff`` know which
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fnmatch
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from kedit.registry import Registry
@@ -25,6 +28,40 @@ class EvalContext:
 
 
 @dataclass(frozen=True)
+class PerEdit:
+    """A metric value that is a mean over the batch's edits, with each edit's score.
+
+    ``scores``: one per edit, in the order of the requests scored; None where an edit has no
+    data (a request without paraphrase prompts, or without an old object). ``weights``: where
+    the value pools prompts rather than edits (specificity), each edit's number of prompts,
+    so that ``value`` = sum(w * s) / sum(w); None where every edit weighs the same."""
+
+    value: float
+    scores: tuple[float | None, ...]
+    weights: tuple[int, ...] | None = None
+
+    @classmethod
+    def mean_of(cls, scores: Iterable[float | None]) -> PerEdit:
+        """The mean over the edits that have a score (NaN if none has one)."""
+        scores = tuple(scores)
+        return cls(mean(s for s in scores if s is not None), scores)
+
+
+def value_of(v: float | PerEdit) -> float:
+    """A metric's value, whether or not it came with per-edit scores."""
+    return v.value if isinstance(v, PerEdit) else v
+
+
+@dataclass(frozen=True)
+class Output:
+    """A named value a metric reports besides its own (``akd_collisions``): what it means,
+    and whether it counts something (reports print it as an integer)."""
+
+    description: str
+    count: bool = False
+
+
+@dataclass(frozen=True)
 class Metric:
     name: str
     higher_is_better: bool
@@ -33,16 +70,23 @@ class Metric:
     before: Callable | None = None  # (seen: Observed, requests, ectx) -> state
     rows: Callable | None = None  # (requests) -> the TextRows it scores, before and after
     before_reads_context: bool = False  # whether ``before`` depends on the EvalContext (else it is shared by all methods)
+    outputs: tuple[tuple[str, Output], ...] = ()  # (name pattern, e.g. "akd_layer_*"; what it is) for its other values
+
+    def describe(self, name: str) -> Output | None:
+        """What the value ``name`` this metric returns is: the metric itself, or one of its outputs."""
+        if name == self.name:
+            return Output(self.description)
+        return next((out for pattern, out in self.outputs if fnmatch.fnmatchcase(name, pattern)), None)
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
 def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None, rows: Callable | None = None,
-                    before_reads_context: bool = False):
+                    before_reads_context: bool = False, outputs: dict[str, Output] | None = None):
     def wrap(after):
         METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before, rows=rows,
-                                 before_reads_context=before_reads_context))
+                                 before_reads_context=before_reads_context, outputs=tuple((outputs or {}).items())))
         return after
 
     return wrap

@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import partial
 
 from kedit.editing.tokens import TextRow, subject_row, with_target
-from kedit.metrics.base import mean, register_metric
+from kedit.metrics.base import Output, PerEdit, mean, register_metric
 
 
 def _edit_prompt(r):
@@ -65,21 +65,22 @@ def _paraphrase_rows(requests) -> list[TextRow]:
     return _request_rows(requests, _paraphrases, _new)[0]
 
 
-def _efficacy(seen, requests, ectx=None, score: str = "accuracy") -> float:
+def _efficacy(seen, requests, ectx=None, score: str = "accuracy") -> PerEdit:
     """Mean over requests of ``score`` (a :class:`Scored` property) after the edit prompt."""
-    return mean(getattr(s, score) for s in seen.scored(_edit_rows(requests)))
+    return PerEdit.mean_of(getattr(s, score) for s in seen.scored(_edit_rows(requests)))
 
 
-def _paraphrase(seen, requests, ectx=None, score: str = "accuracy") -> float:
-    """Mean over requests of the mean ``score`` of their paraphrase prompts."""
+def _paraphrase(seen, requests, ectx=None, score: str = "accuracy") -> PerEdit:
+    """Mean over requests of the mean ``score`` of their paraphrase prompts (None for a request without any)."""
     per = _per_request(seen, requests, _paraphrases, _new)
-    return mean(mean(getattr(s, score) for s in ss) for ss in per if ss)
+    return PerEdit.mean_of(mean(getattr(s, score) for s in ss) if ss else None for ss in per)
 
 
 def _register_rewrite(name: str, description: str, of, rows, score: str) -> None:
     """A rewrite metric ``name`` (with ``name_before``, the unedited model's) from ``of(seen, requests, score=...)``."""
     measure = partial(of, score=score)
-    register_metric(name, True, description, before=measure, rows=rows)(
+    before = Output(f"{description}, on the unedited model (what an edit starts from)")
+    register_metric(name, True, description, before=measure, rows=rows, outputs={f"{name}_before": before})(
         lambda seen, requests, ectx, before: {name: measure(seen, requests), f"{name}_before": before}
     )
 
@@ -100,14 +101,16 @@ def _prob_rows(prompts_of):
     return rows
 
 
-def _prob_wins(seen, requests, prompts_of) -> float:
+def _prob_wins(seen, requests, prompts_of) -> PerEdit:
+    """Per request with an old object and prompts: the share of its prompts where the new object is the likelier; None for the others."""
     known = [r for r in requests if r.target_true]
-    if not known:
-        return float("nan")
-    new = _per_request(seen, known, prompts_of, _new)
-    old = _per_request(seen, known, prompts_of, _old)
-    wins = [mean(float(n.logprob > o.logprob) for n, o in zip(ns, os_)) for ns, os_ in zip(new, old) if ns]
-    return mean(wins)
+    new = iter(_per_request(seen, known, prompts_of, _new))
+    old = iter(_per_request(seen, known, prompts_of, _old))
+    wins = []
+    for r in requests:
+        ns, os_ = (next(new), next(old)) if r.target_true else ([], [])
+        wins.append(mean(float(n.logprob > o.logprob) for n, o in zip(ns, os_)) if ns else None)
+    return PerEdit.mean_of(wins)
 
 
 @register_metric("efficacy_prob", True, "share of edit prompts with P(new object) > P(old object)", rows=_prob_rows(_edit_prompt))
@@ -128,6 +131,18 @@ def _neighbour_predictions(seen, requests, ectx):
     return [s.predicted for s in seen.scored(_neighbour_rows(requests))]
 
 
+def _per_owner(prompt_scores: list[float], requests) -> PerEdit:
+    """The mean over all neighbourhood prompts (as EasyEdit computes it), with each request's
+    own mean and its number of prompts as weight (None and 0 for a request without any)."""
+    scores, weights, at = [], [], 0
+    for r in requests:
+        own = prompt_scores[at : at + len(r.neighborhood)]
+        at += len(own)
+        scores.append(mean(own) if own else None)
+        weights.append(len(own))
+    return PerEdit(mean(prompt_scores), tuple(scores), tuple(weights))
+
+
 @register_metric(
     "specificity",
     True,
@@ -140,4 +155,4 @@ def specificity(seen, requests, ectx, before):
     if not after:
         return {"specificity": float("nan")}
     # EasyEdit averages per prompt, then over prompts.
-    return {"specificity": mean(float((a == b).float().mean()) for a, b in zip(after, before))}
+    return {"specificity": _per_owner([float((a == b).float().mean()) for a, b in zip(after, before)], requests)}

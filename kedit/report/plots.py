@@ -1,4 +1,5 @@
-"""Report plots (PNG, matplotlib's Agg backend): efficacy vs batch size, and AKD vs efficacy."""
+"""Report plots (PNG, matplotlib's Agg backend): efficacy vs batch size and AKD vs efficacy (each
+with the efficacy's interval as error bars, axes from 0), and sequential retention."""
 
 from __future__ import annotations
 
@@ -9,54 +10,72 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from kedit.report.summary import Estimate  # noqa: E402
+from kedit.report.view import View  # noqa: E402
 from kedit.util import atomic_path  # noqa: E402
 
 
-def _finish(fig, ax, path: Path, title: str, xlabel: str) -> bool:
-    """Common axes dressing (efficacy on y), save as PNG, close."""
+def _finish(fig, ax, path: Path, title: str, xlabel: str, note: str | None = None) -> bool:
+    """Common axes dressing (efficacy on y, both axes from 0), save as PNG, close."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel("efficacy")
+    ax.set_xlim(left=0)
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    if note:
+        fig.text(0.01, 0.01, note, fontsize=6, wrap=True)
+    fig.tight_layout(rect=(0, 0.05 if note else 0, 1, 1))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return True
 
 
-def _efficacy_vs_batch(report: dict, path: Path) -> bool:
-    summary = report["summary"]
-    if len({s["batch_size"] for s in summary}) < 2:
+def _errors(points: list[tuple[float, Estimate]]) -> list[list[float]] | None:
+    """Error bars (below, above) of the efficacy estimates, or None where none has an interval."""
+    if all(e.interval is None for _, e in points):
+        return None
+    return [[e.mean - e.interval[0] if e.interval else 0.0 for _, e in points], [e.interval[1] - e.mean if e.interval else 0.0 for _, e in points]]
+
+
+def _bar_note(view: View) -> str:
+    return view.interval_text() if view.no_interval_note() else f"Error bars: {view.boot.describe()}."
+
+
+def _efficacy_vs_batch(view: View, path: Path) -> bool:
+    rows = [r for r in view.rows if r.value("efficacy") is not None]
+    if len({r.batch_size for r in rows}) < 2:
         return False
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for ds in report["datasets"]:
-        for label in dict.fromkeys(s["label"] for s in summary):
-            pts = sorted((s["batch_size"], s["metrics"].get("efficacy")) for s in summary if s["dataset"] == ds and s["label"] == label)
-            pts = [(b, e) for b, e in pts if e is not None]
+    fig, ax = plt.subplots(figsize=(6, 4.3))
+    for ds in view.datasets:
+        for label in dict.fromkeys(r.label for r in rows):
+            pts = sorted(((r.batch_size, r.estimates["efficacy"]) for r in rows if r.dataset == ds and r.label == label), key=lambda p: p[0])
             if pts:
-                ax.plot(*zip(*pts), marker="o", label=f"{label} ({ds})" if len(report["datasets"]) > 1 else label)
-    return _finish(fig, ax, path, f"Efficacy vs batch size — {report['model']['name']}", "batch size (edits)")
+                ax.errorbar([b for b, _ in pts], [e.mean for _, e in pts], yerr=_errors(pts), marker="o", capsize=3, clip_on=False,
+                            label=f"{label} ({ds})" if len(view.datasets) > 1 else label)
+    return _finish(fig, ax, path, f"Efficacy vs batch size — {view.data['model']['name']}", "batch size (edits)", _bar_note(view))
 
 
-def _akd_vs_efficacy(report: dict, path: Path) -> bool:
-    cells = [c for c in report["cells"] if "akd" in c["metrics"] and "efficacy" in c["metrics"]]
-    if not cells:
+def _akd_vs_efficacy(view: View, path: Path) -> bool:
+    """One point per table row: its mean AKD (no interval: not a mean over edits) against its efficacy, with the efficacy's interval."""
+    rows = [r for r in view.rows if r.value("akd") is not None and r.value("efficacy") is not None]
+    if not rows:
         return False
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label in dict.fromkeys(c["label"] for c in cells):
-        for ds in report["datasets"]:
-            pts = [(c["metrics"]["akd"], c["metrics"]["efficacy"]) for c in cells if c["label"] == label and c["dataset"] == ds]
+    fig, ax = plt.subplots(figsize=(6, 4.3))
+    for label in dict.fromkeys(r.label for r in rows):
+        for ds in view.datasets:
+            pts = [(r.value("akd"), r.estimates["efficacy"]) for r in rows if r.label == label and r.dataset == ds]
             if pts:
-                ax.scatter(*zip(*pts), label=f"{label} ({ds})", alpha=0.8)
-    return _finish(fig, ax, path, "AKD vs efficacy", "AKD (mean pairwise key distance)")
+                ax.errorbar([a for a, _ in pts], [e.mean for _, e in pts], yerr=_errors(pts), fmt="o", capsize=3, alpha=0.8, clip_on=False,
+                            label=f"{label} ({ds})")
+    return _finish(fig, ax, path, "AKD vs efficacy", "AKD (mean pairwise key distance)", _bar_note(view))
 
 
-def _retention(report: dict, path: Path) -> bool:
+def _retention(view: View, path: Path) -> bool:
     """Sequential editing: efficacy of the first batch after each later batch."""
-    chains = [c for c in report["cells"] if c.get("steps")]
+    chains = [c for c in view.data["cells"] if c.get("steps")]
     if not chains:
         return False
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -69,6 +88,6 @@ def _retention(report: dict, path: Path) -> bool:
 PLOTS = {"efficacy_vs_batch_size.png": _efficacy_vs_batch, "akd_vs_efficacy.png": _akd_vs_efficacy, "sequential_retention.png": _retention}
 
 
-def write_plots(report: dict, where: Path) -> list[str]:
+def write_plots(view: View, where: Path) -> list[str]:
     """Write every plot the report has data for; returns their file names."""
-    return [name for name, draw in PLOTS.items() if draw(report, where / name)]
+    return [name for name, draw in PLOTS.items() if draw(view, where / name)]

@@ -44,9 +44,9 @@ def read_json(path: Path) -> dict:
 def check_report(data: dict, file: Path) -> list[CellRecord]:
     """Check ``data`` against schemas/report.schema.json; return its cells as records."""
     schema = load_schema(REPORT_SCHEMA_FILE)
-    readable = schema["properties"]["report_format"]["const"]
-    if "report_format" in data and data["report_format"] != readable:  # missing: the schema says so
-        raise ReportError(f"{file}: report format {data.get('report_format')!r}; this kedit reads format {readable}")
+    readable = schema["properties"]["report_format"]["enum"]
+    if "report_format" in data and data["report_format"] not in readable:  # missing: the schema says so
+        raise ReportError(f"{file}: report format {data.get('report_format')!r}; this kedit reads formats {', '.join(map(str, readable))}")
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if error is not None:
         where = "/" + "/".join(str(p) for p in error.absolute_path)

@@ -1,54 +1,68 @@
-"""``report.md``: a table shaped like the paper's Table 1, then per-batch-size detail and provenance.
+"""``report.md``: a table shaped like the paper's Table 1 with n and intervals, its legend, then
+per-batch-size detail and provenance.
 
 Table 1 of MEMIT-Merge has one row per method and, per subject setting (dataset),
 columns Efficacy / Paraphrase / Specificity; kedit adds AKD, and exact match where a spec
 asks for it. With several batch sizes the table uses the largest; a second table lists every size.
+A value reads ``mean [low, high]``: the interval of :mod:`kedit.report.interval`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-TABLE_METRICS = [("efficacy", "Eff."), ("efficacy_exact", "Exact"), ("paraphrase", "Para."), ("specificity", "Spec."), ("akd", "AKD")]
+from kedit.report.summary import Estimate, Row
+from kedit.report.view import BEFORE, UNEDITED, View, unedited
 
 
-def _fmt(v) -> str:
-    return "–" if v is None else f"{v:.3f}"
+def number(v: float, count: bool = False) -> str:
+    """A value as the tables print it: three decimals, a count as a whole number where it is one."""
+    if count:
+        return f"{v:.0f}" if v == int(v) else f"{v:.1f}"
+    return f"{v:.3f}"
 
 
-def _table(summary: list[dict], datasets: list[str], metrics: list[tuple[str, str]]) -> list[str]:
-    by = {(s["dataset"], s["label"]): s for s in summary}
-    labels = list(dict.fromkeys(s["label"] for s in summary))
-    head = ["Method"] + [f"{ds} {short}" for ds in datasets for _, short in metrics]
+def _value(e: Estimate | None, count: bool, row_n: int | None) -> str:
+    """``mean [low, high]``; ``(n=…)`` where it rests on fewer edits than its row's n."""
+    if e is None or e.mean is None:
+        return "–"
+    text = number(e.mean, count)
+    if e.interval is not None:
+        text += f" [{e.interval[0]:.3f}, {e.interval[1]:.3f}]"
+    return text + (f" (n={e.n})" if row_n is not None and e.n != row_n else "")
+
+
+def _row_n(row: Row, metrics: dict[str, str]) -> int:
+    """The n of a row's first table value: the edits it scored."""
+    return next((e.n for m in metrics if (e := row.estimates.get(m)) is not None and e.mean is not None), 0)
+
+
+def _table(view: View, rows: list[Row], datasets: list[str], metrics: dict[str, str], show_n: bool = True) -> list[str]:
+    by = {(r.dataset, r.label): r for r in rows}
+    labels = list(dict.fromkeys(r.label for r in rows))
+    head = ["Method"] + [f"{ds} {short}" for ds in datasets for short in (["n"] if show_n else []) + list(metrics.values())]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label in labels:
         cells = [label]
         for ds in datasets:
-            s = by.get((ds, label))
-            cells += [_fmt(s["metrics"].get(m)) if s else "–" for m, _ in metrics]
+            r = by.get((ds, label))
+            n = _row_n(r, metrics) if r else None
+            cells += ([str(n) if r else "–"] if show_n else []) + [_value(r.estimates.get(m), view.legend.is_count(m), n) if r else "–" for m in metrics]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def _published(references: list[dict], datasets: list[str], metrics: list[tuple[str, str]]) -> list[str]:
-    """The spec's published figures, one table per source, shaped like the measured one."""
+def _published(view: View, datasets: list[str], metrics: dict[str, str]) -> list[str]:
+    """The spec's published figures, one table per source, shaped like the measured one (no n, no interval)."""
     out = []
-    for ref in references:
-        rows = [{"dataset": ds, "label": method, "metrics": values} for method, per_ds in ref["figures"].items() for ds, values in per_ds.items()]
-        shown = [ds for ds in datasets if any(r["dataset"] == ds for r in rows)]
-        shown += sorted({r["dataset"] for r in rows} - set(shown))
-        out += [f"Published figures: {ref['setting']} ({ref['source']}); – where the source gives none.", "", *_table(rows, shown, metrics), ""]
+    for ref in view.data["spec"].get("report", {}).get("reference", []):
+        rows = [Row(ds, method, 0, 0, (), 0.0, {m: Estimate(v, 0) for m, v in values.items()})
+                for method, per_ds in ref["figures"].items() for ds, values in per_ds.items()]
+        shown = [ds for ds in datasets if any(r.dataset == ds for r in rows)]
+        shown += sorted({r.dataset for r in rows} - set(shown))
+        out += [f"Published figures: {ref['setting']} ({ref['source']}); – where the source gives none.", "",
+                *_table(view, rows, shown, metrics, show_n=False), ""]
     return out
-
-
-def _unedited(summary: list[dict]) -> list[dict]:
-    """A pseudo-row per dataset from the ``*_before`` scores: what the unedited model already gets right."""
-    rows = {}
-    for s in summary:
-        before = {m: s["metrics"].get(f"{m}_before") for m, _ in TABLE_METRICS}
-        if any(v is not None for v in before.values()):
-            rows.setdefault(s["dataset"], {"dataset": s["dataset"], "label": "(unedited model)", "metrics": before})
-    return list(rows.values())
 
 
 def _value_diagnostics(cells: list[dict]) -> list[str]:
@@ -102,52 +116,74 @@ def _collisions(datasets: dict) -> list[str]:
     return ["## Contradictory and duplicate edits", "", *out, ""] if out else []
 
 
-def render_markdown(report: dict, plots: list[str] = ()) -> str:
-    spec = report["spec"]
-    summary = report["summary"]
-    datasets = list(report["datasets"])
-    present = {k for s in summary for k, v in s["metrics"].items() if v is not None}
-    metrics = [(m, short) for m, short in TABLE_METRICS if m in present]
-    largest = {}
-    for s in summary:
-        largest[s["dataset"]] = max(largest.get(s["dataset"], 0), s["batch_size"])
-    top = [s for s in summary if s["batch_size"] == largest[s["dataset"]]]
-    sizes = ", ".join(f"{ds}: {n}" for ds, n in largest.items())
-    out = [
+def _header(view: View) -> list[str]:
+    spec, model = view.data["spec"], view.data["model"]
+    sizes = ", ".join(f"{r.dataset}: {r.batch_size}" for r in {r.dataset: r for r in view.largest()}.values())
+    how = view.interval_text() if view.no_interval_note() else "Each value: mean [low, high], its 95% interval (legend below)."
+    named = "" if model["name"] in view.model else f"spec name `{model['name']}`; "
+    return [
         f"# kedit report: {spec['name']}",
         "",
         *([spec["description"], ""] if spec.get("description") else []),
-        f"Model **{report['model']['name']}** ({report['model']['model_type']}, {report['model']['n_layers']} layers, {report['model']['dtype']}). "
-        f"Seeds {report['seeds']}. Batch size ({sizes}). Mean over seeds and batches.",
+        f"Model: {view.model} ({named}{model['model_type']}, {model['n_layers']} layers, run in {model['dtype']}).",
         "",
-        *_table(_unedited(top) + top, datasets, metrics),
+        f"Seeds {view.data['seeds']}. Batch size ({sizes}). Mean over seeds and batches; n: edits scored. {how}",
         "",
     ]
-    out += _published(spec.get("report", {}).get("reference", []), datasets, metrics)
-    if len({s["batch_size"] for s in summary}) > 1:
-        out += ["## Every batch size", "", "| Dataset | Method | Batch | " + " | ".join(short for _, short in metrics) + " | Edit s |", "|" + "---|" * (4 + len(metrics))]
-        for s in sorted(summary, key=lambda s: (s["dataset"], s["label"], s["batch_size"])):
-            out.append(f"| {s['dataset']} | {s['label']} | {s['batch_size']} | " + " | ".join(_fmt(s["metrics"].get(m)) for m, _ in metrics) + f" | {s['edit_s_mean']:.1f} |")
-        out.append("")
-    extra = sorted(present - {m for m, _ in TABLE_METRICS} - {k for k in present if k.startswith("akd_layer_") or k.endswith("_before")})
-    if extra:
-        out += ["## Other metrics", "", "| Dataset | Method | Batch | " + " | ".join(extra) + " |", "|" + "---|" * (3 + len(extra))]
-        for s in summary:
-            out.append(f"| {s['dataset']} | {s['label']} | {s['batch_size']} | " + " | ".join(_fmt(s["metrics"].get(m)) for m in extra) + " |")
-        out.append("")
-    out += _value_diagnostics(report["cells"])
-    for p in plots:
-        out += [f"![{p}]({p})", ""]
-    out += _collisions(report["datasets"])
-    per_method = defaultdict(list)
-    for m in spec["methods"]:
-        per_method[m["label"]] = m["hparams"]
+
+
+def _legend(view: View, metrics: dict[str, str], others: list[str]) -> list[str]:
+    """What every abbreviation, method and metric of the tables is, and where a value has no interval, why."""
+    info = view.legend.metrics
+    out = ["Legend:", "", ("- n: edits scored (pooled over seeds and batches: an edit scored under two seeds counts twice); "
+                           "a value that rests on fewer edits (no paraphrase prompt, no old object) says so, (n=…)")]
+    if view.no_interval_note() is None:
+        out.append(f"- [low, high]: the {view.boot.describe()}")
+        out += [f"- no interval for {', '.join(f'`{m}`' for m in names)}: {why}" for why, names in _without_interval(view, [*metrics, *others]).items()]
+    out += [f"- {short} = `{m}`: {info[m].description if m in info else '–'}" for m, short in metrics.items()]
+    out += [f"- `{m}`: {info[m].description if m in info else '–'}" + (" (a count)" if view.legend.is_count(m) else "") for m in others]
+    if any(m + BEFORE in info for m in metrics):
+        out.append(f"- {UNEDITED}: the same metrics on the model before any edit (the `*{BEFORE}` values)")
+    out += [f"- {label}: {summary}" for label, summary in view.legend.methods.items()]
+    return out + [""]
+
+
+def _without_interval(view: View, shown: list[str]) -> dict[str, list[str]]:
+    """Reason -> the shown metrics that have a value without an interval somewhere for that reason."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for m in shown:
+        for why in dict.fromkeys(e.no_interval for r in view.rows if (e := r.estimates.get(m)) is not None and e.mean is not None and e.interval is None):
+            out[why].append(m)
+    return out
+
+
+def _every_size(view: View, metrics: dict[str, str]) -> list[str]:
+    if len({r.batch_size for r in view.rows}) < 2:
+        return []
+    out = ["## Every batch size", "", "| Dataset | Method | Batch | n | " + " | ".join(metrics.values()) + " | Edit s |", "|" + "---|" * (5 + len(metrics))]
+    for r in sorted(view.rows, key=lambda r: (r.dataset, r.label, r.batch_size)):
+        n = _row_n(r, metrics)
+        out.append(f"| {r.dataset} | {r.label} | {r.batch_size} | {n} | "
+                   + " | ".join(_value(r.estimates.get(m), view.legend.is_count(m), n) for m in metrics) + f" | {r.edit_s_mean:.1f} |")
+    return out + ["", "Batch: edits per batch; Edit s: seconds to compute the batch's edit (with its share of the target values), mean over the row's cells.", ""]
+
+
+def _others(view: View, others: list[str]) -> list[str]:
+    if not others:
+        return []
+    out = ["## Other metrics", "", "| Dataset | Method | Batch | " + " | ".join(others) + " |", "|" + "---|" * (3 + len(others))]
+    for r in view.rows:
+        out.append(f"| {r.dataset} | {r.label} | {r.batch_size} | " + " | ".join(_value(r.estimates.get(m), view.legend.is_count(m), None) for m in others) + " |")
+    return out + [""]
+
+
+def _provenance(report: dict) -> list[str]:
     t = report["timings"]
-    out += [
+    return [
         "## Provenance",
         "",
         f"- spec `{report.get('spec_file') or 'unknown'}`, sha256 `{report['spec_sha256'][:16]}…` (resolved spec in report.json)",
-        f"- kedit {report['kedit']['version']}, commit `{report['kedit']['git_commit'] or 'unknown'}`; created {report['created']}",
+        f"- kedit {report['kedit']['version']}, commit `{report['kedit']['git_commit'] or 'unknown'}`; created {report['created']}; report format {report['report_format']}",
         "- datasets: " + "; ".join(f"{n}: {d['rows']} rows, fingerprint `{d['fingerprint'][:16]}…`{_policy(d)}" for n, d in report["datasets"].items()),
         f"- model `{report['model']['source']}`, weights sha256 `{report['model']['fingerprint'][:16]}…`",
         f"- statistics: {report['statistics']['corpus']}, {report['statistics']['n_samples']} windows of {report['statistics']['max_length']} tokens",
@@ -157,4 +193,16 @@ def render_markdown(report: dict, plots: list[str] = ()) -> str:
         + (f"; {t['resumed_cells']} cells reused from an interrupted run" if t.get("resumed_cells") else ""),
         "",
     ]
-    return "\n".join(out)
+
+
+def render_markdown(view: View, plots: list[str] = ()) -> str:
+    metrics = view.table_metrics()
+    present = {m for r in view.rows for m, e in r.estimates.items() if e.mean is not None}
+    others = sorted(present - set(metrics) - {m for m in present if m.startswith("akd_layer_") or m.endswith("_before")})
+    top = view.largest()
+    out = _header(view) + _table(view, unedited(top) + top, view.datasets, metrics) + [""] + _legend(view, metrics, others)
+    out += _published(view, view.datasets, metrics) + _every_size(view, metrics) + _others(view, others)
+    out += _value_diagnostics(view.data["cells"])
+    for p in plots:
+        out += [f"![{p}]({p})", ""]
+    return "\n".join(out + _collisions(view.data["datasets"]) + _provenance(view.data))

@@ -28,6 +28,10 @@ def test_sequential_editing_keeps_earlier_keys_and_restores_the_model(tiny, raw_
     ctx.remember = remember
     res = edit_sequentially(ctx, MethodRun.of("MEMIT", TINY_HP), [reqs[:2], reqs[2:]], [get_metric("efficacy")])
     assert [s["step"] for s in res.steps] == [0, 1]
+    assert all(isinstance(v, float) for s in res.steps for part in ("metrics", "first_batch") for v in s[part].values())
+    # per-edit scores: the last batch's edits, and the first batch's for first_batch_*
+    assert len(res.per_edit["efficacy"].scores) == len(res.per_edit["first_batch_efficacy"].scores) == 2
+    assert res.per_edit["first_batch_efficacy"].value == res.metrics["first_batch_efficacy"] == res.steps[-1]["first_batch"]["efficacy"]
     assert seen[1][1] > seen[0][1] > 0, "the second batch's keys add to the first's"
     assert ctx.earlier == {}
     assert weights_fingerprint(tiny.model) == before
@@ -50,7 +54,7 @@ def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tin
     res = evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, [probe, "efficacy", "paraphrase"])
     assert seen["before"] == unedited != seen["after"]
     efficacy = get_metric("efficacy")  # its ``before``: the score of the model it is given, here the restored one
-    assert res.metrics["efficacy_before"] == efficacy.before(observe_for(tiny, [efficacy], reqs), reqs, EvalContext())
+    assert res.metrics["efficacy_before"] == efficacy.before(observe_for(tiny, [efficacy], reqs), reqs, EvalContext()).value
     assert "paraphrase_before" in res.metrics
     assert weights_fingerprint(tiny.model) == unedited
 
@@ -59,7 +63,7 @@ def test_metrics_rows_scored_together_give_the_scores_of_separate_passes(tiny, r
     """Every metric's rows go through one scoring call per phase; each metric then finds its
     rows there, with the scores it would have got alone."""
     from kedit.experiment.evaluate import BeforeStates, scores_after
-    from kedit.metrics import EvalContext, get_metric, scoring
+    from kedit.metrics import EvalContext, get_metric, scoring, value_of
 
     reqs = make_requests(raw_requests)
     chosen = [get_metric(m) for m in ("efficacy", "paraphrase", "specificity", "efficacy_prob", "paraphrase_prob", "efficacy_exact", "paraphrase_exact")]
@@ -74,7 +78,9 @@ def test_metrics_rows_scored_together_give_the_scores_of_separate_passes(tiny, r
     together = scores_after(tiny, chosen, reqs, ectx, before)
     assert calls == [len({r for m in chosen for r in m.rows(reqs)})]
     # measured identical on every tiny architecture: 1e-6 admits float rounding only, far below one token's share of a score
-    assert together == pytest.approx(separate, abs=1e-6)
+    assert {k: value_of(v) for k, v in together.items()} == pytest.approx({k: value_of(v) for k, v in separate.items()}, abs=1e-6)
+    for k, v in together.items():  # and so are the per-edit scores
+        assert list(v.scores) == pytest.approx(list(separate[k].scores), abs=1e-6) and v.weights == separate[k].weights
 
 
 def test_cells_of_one_batch_share_the_metrics_look_at_the_unedited_model(tiny, raw_requests, corpus, monkeypatch):

@@ -42,13 +42,26 @@ def test_run_writes_a_versioned_report_with_provenance(project):
     md = (where / "report.md").read_text()
     assert "| MEMIT |" in md and "| MEMIT-Merge |" in md and "Provenance" in md
     assert "| (unedited model) |" in md
-    assert md.startswith("# kedit report: tiny\n\nModel **")  # no description: no empty paragraph
+    assert md.startswith("# kedit report: tiny\n\nModel: ")  # no description: no empty paragraph
     assert "| dataset | MEMIT | 4 | 4 | 4.0 |" in md and "| dataset | MEMIT-Merge | 4 | 1 | 4.0 |" in md  # target values: groups, steps
     for c in report["cells"]:
         assert 0.0 <= c["metrics"]["efficacy_before"] <= 1.0 and c["metrics"]["paraphrase_before"] is not None
     assert "Published figures: a bigger model (a paper, Table 1)" in md and "| MEMIT-Merge | 0.550 | – |" in md
     assert (where / "efficacy_vs_batch_size.png").stat().st_size > 1000
     assert (where / "akd_vs_efficacy.png").exists()
+    # Every cell keeps its per-edit scores in row order; every table value has n and an interval (or says why not)
+    assert report["report_format"] == 2 and report["intervals"]["resamples"] == 2000
+    assert report["model"]["description"] == f"the saved model folder {report['model']['name']}"
+    for c in report["cells"]:
+        assert all(len(scores) == len(c["rows"]) for scores in c["per_edit"].values())
+        assert c["per_edit"]["efficacy"] and sum(c["per_edit"]["efficacy"]) / len(c["rows"]) == c["metrics"]["efficacy"]
+        assert c["per_edit_weights"]["specificity"] == [1] * len(c["rows"])  # one neighbourhood prompt per row
+    for row in report["summary"]:
+        assert row["n"]["efficacy"] == row["batch_size"] and row["n"]["akd"] == row["batch_size"] and row["interval"]["akd"] is None
+        low, high = row["interval"]["efficacy"]
+        assert low <= row["metrics"]["efficacy"] <= high
+    assert report["legend"]["metrics"]["akd_collisions"]["count"] and report["legend"]["methods"]["MEMIT-Merge"]
+    assert "| Method | dataset n | dataset Eff. |" in md and "- [low, high]: the 95% percentile bootstrap interval over edits" in md
     # Same-subject rows: every key is the same, so AKD is 0 and all pairs collide.
     for c in report["cells"]:
         # measured 0.0 (bit-identical keys) on every tiny architecture; distinct subjects on this
@@ -264,8 +277,9 @@ def test_a_counterfact_file_runs_and_its_format_is_recorded(project):
     cell = report["cells"][0]
     assert 0.0 <= cell["metrics"]["efficacy_prob"] <= 1.0  # target_true came through
     md = (where / "report.md").read_text()
-    assert "| Method | dataset Eff. | dataset Exact | dataset Spec. |" in md
-    assert f"| (unedited model) | {cell['metrics']['efficacy_before']:.3f} | {cell['metrics']['efficacy_exact_before']:.3f} | – |" in md
+    assert "| Method | dataset n | dataset Eff. | dataset Exact | dataset Spec. |" in md
+    low, high = report["summary"][0]["interval"]["efficacy_before"]
+    assert f"| (unedited model) | 3 | {cell['metrics']['efficacy_before']:.3f} [{low:.3f}, {high:.3f}] | {cell['metrics']['efficacy_exact_before']:.3f}" in md
     records[1]["requested_rewrite"].pop("subject")
     (project.parent / "counterfact.json").write_text(json.dumps(records))
     _run_fails(["run", str(project)], "dataset 'dataset': ", "counterfact.json row 1 (counterfact format): missing field 'requested_rewrite.subject'")
