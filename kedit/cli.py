@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from kedit import __version__
+from kedit.engine import needs_engine, require
 
 
 class InputError(click.ClickException):
@@ -103,6 +104,7 @@ def _load(spec_path: Path):
 
 
 @main.command()
+@needs_engine
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report directory (default: <report.out>/<name>-<spec hash>).")
 @click.option("--resume/--no-resume", default=True, help="Reuse cells an interrupted run of the same spec finished (default: yes).")
@@ -129,7 +131,10 @@ def report(directory: Path) -> None:
 
     try:
         data = read_report(directory)
-        write_report(data, directory, data["spec"].get("report", {}).get("formats", ("json", "md", "png")))
+        formats = data["spec"].get("report", {}).get("formats", ("json", "md", "png"))
+        if "png" in formats:
+            require("kedit report", ("matplotlib",), "matplotlib to draw the report's plots")
+        write_report(data, directory, formats)
     except ReportError as e:
         raise InputError(str(e)) from None
     except WriteError as e:
@@ -206,6 +211,7 @@ def _loaded(model):
 
 
 @stats.command("compute")
+@needs_engine
 @click.argument("target")
 @click.option("--layers", help="Comma-separated layers (default: every layer the spec's methods edit).")
 @click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 2000).")
@@ -256,6 +262,7 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 
 
 @stats.command("push")
+@needs_engine
 @click.argument("model_name")
 @click.option("--repo-id", required=True, help="Hub dataset repository, ORG/NAME.")
 @click.option("--private", is_flag=True)
@@ -277,6 +284,7 @@ def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> N
 
 
 @stats.command("pull")
+@needs_engine
 @click.argument("source")
 @click.option("--model", "model_name", required=True, help="The model the statistics are for (its fingerprint is checked).")
 def stats_pull(source: str, model_name: str) -> None:

@@ -17,8 +17,7 @@ def _keys_by_layer(seen, requests, ectx):
     return {layer: compute_keys(seen.loaded, requests, layer, list(ectx.templates)) for layer in ectx.edit_layers}
 
 
-@register_metric("akd", True, "average pairwise L2 distance of the batch's keys (mean over edited layers)", before=_keys_by_layer,
-                 before_reads_context=True)
+@register_metric("akd", before=_keys_by_layer, before_reads_context=True)
 def akd(seen, requests, ectx, keys):
     per_layer = {layer: average_key_distance(k) for layer, k in keys.items()}
     out = {"akd": mean(per_layer.values())}

@@ -1,5 +1,10 @@
 """The metric registry.
 
+``METRICS`` holds what a spec, a report and ``kedit diff`` need to know of each metric (name,
+direction, description: :mod:`kedit.metrics.catalog`) and the module that computes it, which
+:func:`get_metric` imports on first use, so checking specs and comparing reports needs no
+engine. That module registers the metric's :class:`Metric` with :func:`register_metric`.
+
 A metric may look at the unedited model (``before``) and is computed on the edited one
 (``after``); it returns named scalars, the first named like the metric. A metric that
 scores text rows declares them (``rows``): the caller scores every chosen metric's rows
@@ -10,6 +15,7 @@ is registered with ``higher_is_better`` so reports and ``kedit diff`` know which
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,21 +41,42 @@ class Metric:
     before_reads_context: bool = False  # whether ``before`` depends on the EvalContext (else it is shared by all methods)
 
 
-METRICS: Registry[Metric] = Registry("metric")
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric as specs and reports know it, without the engine."""
+
+    name: str
+    higher_is_better: bool
+    description: str
+    module: str  # computes it: imported by :func:`get_metric`, it registers the metric's :class:`Metric`
 
 
-def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None, rows: Callable | None = None,
-                    before_reads_context: bool = False):
+METRICS: Registry[MetricInfo] = Registry("metric")
+_COMPUTED: Registry[Metric] = Registry("computed metric")
+
+
+def declare_metric(name: str, higher_is_better: bool, description: str, module: str) -> MetricInfo:
+    """Make ``name`` a metric a spec may ask for, computed by ``module``; a name is taken once."""
+    return METRICS.add(name, MetricInfo(name=name, higher_is_better=higher_is_better, description=description, module=module))
+
+
+def register_metric(name: str, before: Callable | None = None, rows: Callable | None = None, before_reads_context: bool = False):
+    """Decorator: ``after`` computes the declared metric ``name`` (its direction and
+    description come from the declaration)."""
+    info = METRICS[name]
+
     def wrap(after):
-        METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before, rows=rows,
-                                 before_reads_context=before_reads_context))
+        _COMPUTED.add(name, Metric(name=name, higher_is_better=info.higher_is_better, description=info.description, after=after, before=before,
+                                   rows=rows, before_reads_context=before_reads_context))
         return after
 
     return wrap
 
 
 def get_metric(name: str) -> Metric:
-    return METRICS[name]
+    """The metric ``name`` ready to compute (its module imported: the engine)."""
+    importlib.import_module(METRICS[name].module)
+    return _COMPUTED[name]
 
 
 def mean(xs) -> float:

@@ -18,7 +18,6 @@ from kedit import __version__
 from kedit.experiment.cell import CellRecord
 from kedit.metrics import METRICS
 from kedit.provenance import environment, git_commit
-from kedit.report.plots import write_plots
 from kedit.report.render import render_markdown
 from kedit.spec.schema import REPORT_SCHEMA_FILE, SCHEMA_VERSION, load_schema
 from kedit.util import sha256, write_atomic
@@ -82,9 +81,14 @@ def validate_report(report: dict) -> None:
 
 
 def write_report(report: dict, where: Path, formats=("json", "md", "png")) -> None:
-    """Validate and write ``report.json``; render ``report.md`` and the plots from it."""
+    """Validate and write ``report.json``; render ``report.md`` and the plots from it (plots
+    need matplotlib, part of the engine: ``kedit report`` checks for it first)."""
     validate_report(report)
     write_atomic(where / "report.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    plots = write_plots(report, where) if "png" in formats else []
+    plots = []
+    if "png" in formats:
+        from kedit.report.plots import write_plots  # matplotlib: imported only to draw
+
+        plots = write_plots(report, where)
     if "md" in formats:
         write_atomic(where / "report.md", render_markdown(report, plots))
