@@ -89,7 +89,10 @@ def test_report_renders_markdown_without_the_engine(tmp_path):
 def test_report_plots_without_matplotlib_are_a_named_error_and_nothing_is_written(tmp_path):
     where = tmp_path / "report"
     shutil.copytree(REPORT, where)
-    files = lambda: {p: p.read_bytes() for p in where.rglob("*") if p.is_file()}  # noqa: E731
+
+    def files():
+        return {p: p.read_bytes() for p in where.rglob("*") if p.is_file()}
+
     before = files()
     proc, _ = _kedit(tmp_path, ["report", str(where)], blocked=("matplotlib",))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
