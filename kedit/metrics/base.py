@@ -10,7 +10,7 @@ A metric may look at the unedited model (``before``) and is computed on the edit
 scores text rows declares them (``rows``): the caller scores every chosen metric's rows
 together first (:func:`kedit.metrics.scoring.observe`) and hands each metric the
 :class:`~kedit.metrics.scoring.Observed` phase, where it reads its rows' scores. Each metric
-is registered with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
+is declared with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
 """
 
 from __future__ import annotations
