@@ -46,7 +46,7 @@ def metrics() -> list[Entry]:
 def architectures() -> list[Entry]:
     """Model types of ``kedit/models/architectures.yaml`` (a model's ``config.model_type``) and the
     module MEMIT edits in each."""
-    from kedit.models.architecture import architecture_for, supported_model_types
+    from kedit.models.table import architecture_for, supported_model_types
 
     def about(model_type: str) -> str:
         arch = architecture_for(model_type)

@@ -19,6 +19,7 @@ import click
 
 from kedit import __version__
 from kedit.catalog import CATEGORIES, as_text
+from kedit.engine import needs_engine, require
 
 
 class InputError(click.ClickException):
@@ -113,6 +114,7 @@ def _load(spec_path: Path):
 
 
 @main.command()
+@needs_engine
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report directory (default: <report.out>/<name>-<spec hash>).")
 @click.option("--resume/--no-resume", default=True, help="Reuse cells an interrupted run of the same spec finished (default: yes).")
@@ -159,7 +161,10 @@ def report(directory: Path, fmt: str | None, out: Path | None) -> None:
         if fmt is None:
             from kedit.report.build import render_files
 
-            render_files(view, directory, view.data["spec"].get("report", {}).get("formats", ("md", "png")))
+            formats = view.data["spec"].get("report", {}).get("formats", ("md", "png"))
+            if "png" in formats:
+                require("kedit report", ("matplotlib",), "matplotlib to draw the report's plots")
+            render_files(view, directory, formats)
         else:
             from kedit.report.export import EXPORTS
 
@@ -286,6 +291,7 @@ def _loaded(model):
 
 
 @stats.command("compute")
+@needs_engine
 @click.argument("target")
 @click.option("--layers", help="Comma-separated layers (default: every layer the spec's methods edit).")
 @click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 2000).")
@@ -340,6 +346,7 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
 
 
 @stats.command("push")
+@needs_engine
 @click.argument("model_name")
 @click.option("--repo-id", required=True, help="Hub dataset repository, ORG/NAME.")
 @click.option("--private", is_flag=True)
@@ -366,6 +373,7 @@ def stats_push(model_name: str, repo_id: str, private: bool, dry_run: bool) -> N
 
 
 @stats.command("pull")
+@needs_engine
 @click.argument("source")
 @click.option("--model", "model_name", required=True, help="The model the statistics are for (its fingerprint is checked).")
 def stats_pull(source: str, model_name: str) -> None:

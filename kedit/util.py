@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import tempfile
@@ -160,6 +161,19 @@ def dataclass_schema(cls, description: str | None = None) -> dict:
     out = {"type": "object", "additionalProperties": False, "properties": props}
     doc = description or (cls.__doc__ or "").strip().split("\n\n")[0]
     return {"description": " ".join(doc.split()), **out} if doc and not doc.startswith(cls.__name__ + "(") else out
+
+
+def lazy_exports(package: str, where: dict[str, str]):
+    """A package's module ``__getattr__`` (PEP 562) that imports each name of ``where``
+    (name -> module) on first use: the package itself imports light (no torch), and the
+    engine is imported only when one of these names is asked for."""
+
+    def __getattr__(name: str):
+        if name not in where:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(where[name]), name)
+
+    return __getattr__
 
 
 #: How many problems :func:`problem_list` spells out before "... and N more".

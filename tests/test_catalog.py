@@ -13,7 +13,7 @@ from kedit.cli import main
 from kedit.methods import METHODS
 from kedit.metrics import METRICS
 from kedit.models import EMBEDDED
-from kedit.models.architecture import supported_model_types
+from kedit.models.table import supported_model_types
 from kedit.spec.schema import load_schema
 
 EXPECTED_NAMES = {

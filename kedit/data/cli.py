@@ -17,6 +17,7 @@ import click
 import yaml
 
 from kedit.data.errors import DataError
+from kedit.engine import needs_engine
 
 
 class DataCommandError(click.ClickException):
@@ -63,6 +64,7 @@ def data() -> None:
 
 
 @data.command("build")
+@needs_engine
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory (default: the spec's path without .yaml).")
@@ -96,6 +98,7 @@ def build(spec: Path, out: Path | None, endpoint: str | None) -> None:
 
 
 @data.command("push")
+@needs_engine
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--repo-id", required=True, help="Hub dataset repository, ORG/NAME.")
 @click.option("--private", is_flag=True, help="Create the repository as private (an existing one keeps its visibility).")

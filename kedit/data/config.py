@@ -26,9 +26,11 @@ import jsonschema
 
 from kedit.data import queries, splits, subjects, targets, templates
 from kedit.data.errors import ConfigError
-from kedit.data.sparql import WIKIDATA
 from kedit.data.splits import Split
 from kedit.util import dataclass_schema, help_field
+
+#: The public Wikidata SPARQL endpoint, the default ``endpoint``.
+WIKIDATA = "https://query.wikidata.org/sparql"
 
 #: The keys of :data:`queries.VALUE_TYPES`, spelled out so the schema lists them (a test checks they agree).
 ValueType = Literal["item", "time", "quantity"]

@@ -34,12 +34,12 @@ from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, SPARQLWrapperE
 from kedit import __version__
 from kedit.data import embedded
 from kedit.data.cache import QueryCache, cache_key
+from kedit.data.config import WIKIDATA
 from kedit.data.errors import SparqlError
 from kedit.paths import cache_dir as kedit_cache_dir
 
 log = logging.getLogger(__name__)
 
-WIKIDATA = "https://query.wikidata.org/sparql"
 USER_AGENT = f"kedit/{__version__} (https://github.com/kedit/kedit)"
 
 class SelectResult(list):

@@ -4,26 +4,17 @@ The projector ``P`` comes from the same second moments MEMIT uses: eigenvectors 
 ``C = E[k kᵀ]`` with eigenvalue below ``nullspace_threshold`` span the directions preserved
 keys do not use. The update ``Δ = R Kᵀ P (K Kᵀ P + λ I)⁻¹`` lies in the range of ``P``,
 so ``Δ k₀ ≈ 0`` for every preserved key ``k₀``. Values, keys and the layer loop are MEMIT's.
+The config (:class:`~kedit.methods.configs.AlphaEditConfig`) lives in :mod:`kedit.methods.configs`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kedit.editing.solve import alphaedit_update, null_space_projector
+from kedit.methods.configs import AlphaEditConfig
 from kedit.methods.context import EditContext
-from kedit.methods.locate import LocateEditConfig, locate_and_edit
-from kedit.methods.registry import register
-from kedit.util import help_field
+from kedit.methods.locate import locate_and_edit
 
 
-@dataclass
-class AlphaEditConfig(LocateEditConfig):
-    L2: float = help_field(10.0, "λ: ridge term of (K Kᵀ P + λ I) (AlphaEdit's L2).", exclusiveMinimum=0)
-    nullspace_threshold: float = help_field(2e-2, "Eigenvalues of E[k kᵀ] below this define the null space kept free.", exclusiveMinimum=0)
-
-
-@register("AlphaEdit", AlphaEditConfig, "MEMIT's update projected onto the null space of preserved keys.")
 def compute_alphaedit(ctx: EditContext, requests, cfg: AlphaEditConfig):
     moments = ctx.second_moments(cfg.layers)
     projectors = {layer: null_space_projector(moments[layer], cfg.nullspace_threshold) for layer in cfg.layers}

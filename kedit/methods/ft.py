@@ -6,41 +6,23 @@ only, and after each step every weight is clamped to within ``norm_constraint`` 
 original value (an L-infinity bound; the original constrained fine-tuning uses 5e-5).
 
 The blocks below the lowest tuned layer do not change: their output is computed once and
-replayed at every step (``kedit.models.hooks.replay_below``).
+replayed at every step (``kedit.models.hooks.replay_below``). The config
+(:class:`~kedit.methods.configs.FTConfig`) lives in :mod:`kedit.methods.configs`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from kedit.editing.tokens import encode_rows, row_nll, subject_row
+from kedit.methods.configs import FTConfig
 from kedit.methods.context import EditContext
-from kedit.methods.registry import MethodConfig, register
 from kedit.methods.weights import Edit, weights_restored
 from kedit.models.architecture import get_module, head_logits
 from kedit.models.hooks import record, replay_below, run_stopping
 from kedit.models.offload import OffloadError
-from kedit.util import help_field
 
 
-@dataclass
-class FTConfig(MethodConfig):
-    """Constrained fine-tuning of MLP output projections."""
-
-    layers: list[int] = help_field([21], "Layers whose MLP output projection is fine-tuned (EasyEdit: 21 for GPT-J/Llama, 15 for Qwen).")
-    lr: float = help_field(5e-4, "Adam learning rate.", exclusiveMinimum=0)
-    num_steps: int = help_field(25, "Optimisation steps (full batch).", minimum=1)
-    norm_constraint: float = help_field(5e-5, "L-infinity bound on each weight's change; 0 or less: unconstrained.")
-    early_stop_loss: float = help_field(1e-2, "Stop once the mean NLL per edit is below this.", minimum=0)
-
-    def __post_init__(self):
-        if not self.layers or min(self.layers) < 0:
-            raise ValueError(f"layers must be a non-empty list of layer indices, got {self.layers}")
-
-
-@register("FT-L", FTConfig, "Fine-tune MLP output projections on the edits with an L-infinity bound.")
 def compute_ft(ctx: EditContext, requests, cfg: FTConfig) -> Edit:
     loaded = ctx.loaded
     model, arch = loaded.model, loaded.arch

@@ -11,94 +11,24 @@
    (``solve``) and add it;
 3. restore the model and return the updates.
 
-A method supplies its config (a :class:`LocateEditConfig` subclass, which names the value
-``sites`` if they differ from MEMIT's), a ``solve`` and, where they differ from MEMIT's, a
-``spread`` and a ``gap``. Values come from the context (:meth:`EditContext.values`), which
+A method supplies its config (a :class:`~kedit.methods.configs.LocateEditConfig` subclass,
+which names the value ``sites`` if they differ from MEMIT's and builds step 1's job), a
+``solve`` and, where they differ from MEMIT's, a ``spread`` and a ``gap``. Values come from the context (:meth:`EditContext.values`), which
 shares them between methods that ask for the same ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable
 
 import torch
 
 from kedit.editing.keys import subject_states
-from kedit.editing.requests import EditRequest, group_indices, split_template
-from kedit.editing.shared_values import ValueJob
-from kedit.editing.values import ValueSettings
+from kedit.editing.requests import EditRequest
+from kedit.methods.configs import LocateEditConfig
 from kedit.methods.context import EditContext
 from kedit.methods.post_norm import mlp_change
-from kedit.methods.registry import MethodConfig
 from kedit.methods.weights import Edit, add_update, weights_restored
-from kedit.util import help_field
-
-GROUP_BY = ("none", "subject")
-
-
-@dataclass
-class LocateEditConfig(MethodConfig):
-    """Hyper-parameters shared by the MEMIT family (names follow EasyEdit's hparams files)."""
-
-    layers: list[int] = help_field([4, 5, 6, 7, 8], "Edited layers, ascending; the target value is optimised at the last one.")
-    v_lr: float = help_field(0.5, "Adam learning rate of the value deltas.", minimum=0)
-    v_num_grad_steps: int = help_field(25, "Forward passes of value optimisation (updates are one fewer).", minimum=1)
-    v_weight_decay: float = help_field(1e-3, "Weight of ||delta|| / ||initial value||^2 in the value loss.", minimum=0)
-    clamp_norm_factor: float = help_field(4.0, "Each delta is clamped to this factor times the initial value's norm.", exclusiveMinimum=0)
-    kl_factor: float = help_field(0.0625, "Weight of KL(current || initial) after the subject on the KL prompt.", minimum=0)
-    early_stop_loss: float = help_field(5e-2, "A group stops optimising once its NLL per fact + KL + decay is below this.", minimum=0)
-    kl_prompt: str = help_field("{} is a", "Prompt whose next-token distribution after the subject is kept (KL term).")
-    v_loss_layer: int | None = help_field(None, "Layer whose output is scored through the final norm and head; null: the last layer.")
-    context_tokens: int = help_field(10, "Length of the model-generated context prefixes keys and values average over (0: bare prompt only).", minimum=0)
-    group_by: Literal["none", "subject"] = help_field(
-        "none", "'subject' optimises one shared value per subject and sums its facts' losses (the -Merge variants)."
-    )
-
-    def __post_init__(self):
-        if not self.layers or list(self.layers) != sorted(set(self.layers)) or min(self.layers) < 0:
-            raise ValueError(f"layers must be a non-empty ascending list of distinct layer indices, got {self.layers}")
-        if self.group_by not in GROUP_BY:
-            raise ValueError(f"group_by must be one of {GROUP_BY}, got {self.group_by!r}")
-        try:
-            split_template(self.kl_prompt)
-        except ValueError as err:
-            raise ValueError(f"kl_prompt {self.kl_prompt!r} is not a subject template: {err}") from None
-        if self.v_loss_layer is not None and self.v_loss_layer < self.layers[-1]:
-            raise ValueError(f"v_loss_layer {self.v_loss_layer} is below the last edited layer {self.layers[-1]}")
-
-    def layers_used(self) -> list[int]:
-        return list(self.layers) + ([self.v_loss_layer] if self.v_loss_layer is not None else [])
-
-    def value_sites(self, arch) -> list[str]:
-        """Module path templates whose outputs get the value deltas; the last one's value drives
-        the update. MEMIT's: the block output (the residual stream)."""
-        return [arch.block]
-
-    def value_job(self, ctx: EditContext, requests: Sequence[EditRequest]) -> ValueJob:
-        """What step 1 optimises for ``requests``."""
-        groups = group_indices(requests, None if self.group_by == "none" else self.group_by)
-        return ValueJob(
-            layer=self.layers[-1],
-            sites=tuple(self.value_sites(ctx.loaded.arch)),
-            templates=tuple(ctx.templates(self.context_tokens)),
-            settings=self.value_settings(),
-            requests=tuple(requests),
-            groups=tuple(tuple(g) for g in groups),
-        )
-
-    def value_settings(self) -> ValueSettings:
-        return ValueSettings(
-            v_lr=self.v_lr,
-            v_num_grad_steps=self.v_num_grad_steps,
-            v_weight_decay=self.v_weight_decay,
-            clamp_norm_factor=self.clamp_norm_factor,
-            kl_factor=self.kl_factor,
-            early_stop_loss=self.early_stop_loss,
-            kl_prompt=self.kl_prompt,
-            loss_layer=self.v_loss_layer,
-        )
 
 
 def memit_spread(i: int, n_layers: int) -> float:

@@ -1,6 +1,7 @@
 """PMET (Li et al., AAAI 2024): precise model editing with attention and MLP deltas.
 
-What differs from MEMIT, all in its config (value sites) and the spread it gives the shared procedure:
+What differs from MEMIT, all in its config (value sites, :class:`~kedit.methods.configs.PMETConfig`)
+and the spread and gap it gives the shared procedure:
 
 - two deltas are optimised jointly at the last edited layer's subject token, one added
   to the attention output projection and one to the MLP output projection, each clamped
@@ -14,24 +15,14 @@ What differs from MEMIT, all in its config (value sites) and the spread it gives
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
 from kedit.editing.solve import memit_update
+from kedit.methods.configs import PMETConfig
 from kedit.methods.context import EditContext
-from kedit.methods.locate import LocateEditConfig, locate_and_edit
+from kedit.methods.locate import locate_and_edit
 from kedit.methods.post_norm import stream_change
-from kedit.methods.registry import register
-from kedit.util import help_field
-
-
-@dataclass
-class PMETConfig(LocateEditConfig):
-    mom2_update_weight: float = help_field(15000.0, "λ: weight of the preserved-key second moment C in (λC + KKᵀ).", minimum=0)
-
-    def value_sites(self, arch) -> list[str]:
-        return [arch.attn_out, arch.mlp_out]
 
 
 def pmet_gap(loaded, layer: int, current: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
@@ -45,7 +36,6 @@ def pmet_spread(i: int, n_layers: int) -> float:
     return 1.0 / math.sqrt(n_layers - i)
 
 
-@register("PMET", PMETConfig, "MEMIT with attention and MLP deltas optimised jointly; only the MLP is written.")
 def compute_pmet(ctx: EditContext, requests, cfg: PMETConfig):
     moments = ctx.second_moments(cfg.layers)
     return locate_and_edit(

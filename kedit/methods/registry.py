@@ -1,14 +1,17 @@
 """The method registry, the base of every method's config, and a method chosen for a run.
 
 A method is ``compute(ctx, requests, config) -> Edit`` (:mod:`kedit.methods.weights`)
-registered under its name with its config dataclass. A config is parsed from a spec's
-mapping once (:meth:`Method.parse`) and passed down typed; ``to_dict()`` is what reports
-record and cell keys hash.
+registered under its name with its config dataclass (:mod:`kedit.methods.configs`). The
+registry names where ``compute`` lives and imports it on first use, so reading and checking
+specs needs no engine (torch). A config is parsed from a spec's mapping once
+(:meth:`Method.parse`) and passed down typed; ``to_dict()`` is what reports record and cell
+keys hash.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -44,8 +47,14 @@ class MethodConfig:
 class Method:
     name: str
     config: type[MethodConfig]
-    compute: Callable[[EditContext, list[EditRequest], MethodConfig], Edit]
+    implementation: str  # "module:function" of its compute, imported on first use (it needs the engine)
     summary: str
+
+    @property
+    def compute(self) -> Callable[[EditContext, list[EditRequest], MethodConfig], Edit]:
+        """The method's ``compute(ctx, requests, config) -> Edit``, imported from :attr:`implementation`."""
+        module, _, function = self.implementation.partition(":")
+        return getattr(importlib.import_module(module), function)
 
     def parse(self, hparams: dict | None) -> MethodConfig:
         """The config from a mapping; unknown names and bad values raise ValueError naming them."""
@@ -59,14 +68,10 @@ class Method:
 METHODS: Registry[Method] = Registry("method")
 
 
-def register(name: str, config: type[MethodConfig], summary: str = ""):
-    """Register ``compute`` under ``name`` with its config dataclass; a name is taken once."""
-
-    def wrap(compute):
-        METHODS.add(name, Method(name=name, config=config, compute=compute, summary=summary))
-        return compute
-
-    return wrap
+def register(name: str, config: type[MethodConfig], implementation: str, summary: str = "") -> Method:
+    """Register a method under ``name``: its config dataclass and where its compute lives
+    (``"module:function"``); a name is taken once."""
+    return METHODS.add(name, Method(name=name, config=config, implementation=implementation, summary=summary))
 
 
 def get_method(name: str) -> Method:

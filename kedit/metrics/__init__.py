@@ -1,6 +1,7 @@
-"""Metrics. Importing this package registers every metric in ``METRICS``."""
+"""Metrics. Importing this package declares every metric in ``METRICS`` (:mod:`kedit.metrics.catalog`)
+and imports no engine; :func:`get_metric` imports the module that computes one."""
 
-from kedit.metrics import akd, rewrite  # noqa: F401  (register the metrics)
+from kedit.metrics import catalog  # noqa: F401  (declare the metrics)
 from kedit.metrics.base import (
     METRICS,
     EvalContext,

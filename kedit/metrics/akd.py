@@ -11,21 +11,14 @@ from __future__ import annotations
 
 from kedit.editing.keys import compute_keys
 from kedit.editing.solve import average_key_distance, key_collisions
-from kedit.metrics.base import Output, mean, register_metric
+from kedit.metrics.base import mean, register_metric
 
 
 def _keys_by_layer(seen, requests, ectx):
     return {layer: compute_keys(seen.loaded, requests, layer, list(ectx.templates)) for layer in ectx.edit_layers}
 
 
-OUTPUTS = {
-    "akd_layer_*": Output("AKD at one edited layer"),
-    "akd_collisions": Output("pairs of edits whose keys coincide (closer than 1e-3 x the mean key norm), at the edited layer with the most", count=True),
-}
-
-
-@register_metric("akd", True, "average pairwise L2 distance of the batch's keys (mean over edited layers)", before=_keys_by_layer,
-                 before_reads_context=True, outputs=OUTPUTS)
+@register_metric("akd", before=_keys_by_layer, before_reads_context=True)
 def akd(seen, requests, ectx, keys):
     per_layer = {layer: average_key_distance(k) for layer, k in keys.items()}
     out = {"akd": mean(per_layer.values())}

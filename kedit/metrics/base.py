@@ -1,5 +1,10 @@
 """The metric registry.
 
+``METRICS`` holds what a spec, a report and ``kedit diff`` need to know of each metric (name,
+direction, description: :mod:`kedit.metrics.catalog`) and the module that computes it, which
+:func:`get_metric` imports on first use, so checking specs and comparing reports needs no
+engine. That module registers the metric's :class:`Metric` with :func:`register_metric`.
+
 A metric may look at the unedited model (``before``) and is computed on the edited one
 (``after``); it returns named values, the first named like the metric: a float, or a
 :class:`PerEdit` where the value is a mean over the batch's edits (reports then give its
@@ -7,12 +12,13 @@ n and a bootstrap interval over edits, :mod:`kedit.report.interval`). A metric t
 scores text rows declares them (``rows``): the caller scores every chosen metric's rows
 together first (:func:`kedit.metrics.scoring.observe`) and hands each metric the
 :class:`~kedit.metrics.scoring.Observed` phase, where it reads its rows' scores. Each metric
-is registered with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
+is declared with ``higher_is_better`` so reports and ``kedit diff`` know which way is up.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -70,6 +76,16 @@ class Metric:
     before: Callable | None = None  # (seen: Observed, requests, ectx) -> state
     rows: Callable | None = None  # (requests) -> the TextRows it scores, before and after
     before_reads_context: bool = False  # whether ``before`` depends on the EvalContext (else it is shared by all methods)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric as specs and reports know it, without the engine."""
+
+    name: str
+    higher_is_better: bool
+    description: str
+    module: str  # computes it: imported by :func:`get_metric`, it registers the metric's :class:`Metric`
     outputs: tuple[tuple[str, Output], ...] = ()  # (name pattern, e.g. "akd_layer_*"; what it is) for its other values
 
     def describe(self, name: str) -> Output | None:
@@ -79,21 +95,33 @@ class Metric:
         return next((out for pattern, out in self.outputs if fnmatch.fnmatchcase(name, pattern)), None)
 
 
-METRICS: Registry[Metric] = Registry("metric")
+METRICS: Registry[MetricInfo] = Registry("metric")
+_COMPUTED: Registry[Metric] = Registry("computed metric")
 
 
-def register_metric(name: str, higher_is_better: bool, description: str, before: Callable | None = None, rows: Callable | None = None,
-                    before_reads_context: bool = False, outputs: dict[str, Output] | None = None):
+def declare_metric(name: str, higher_is_better: bool, description: str, module: str, outputs: dict[str, Output] | None = None) -> MetricInfo:
+    """Make ``name`` a metric a spec may ask for, computed by ``module``, with what its other
+    values (``outputs``, by name pattern) are; a name is taken once."""
+    return METRICS.add(name, MetricInfo(name=name, higher_is_better=higher_is_better, description=description, module=module, outputs=tuple((outputs or {}).items())))
+
+
+def register_metric(name: str, before: Callable | None = None, rows: Callable | None = None, before_reads_context: bool = False):
+    """Decorator: ``after`` computes the declared metric ``name`` (its direction and
+    description come from the declaration)."""
+    info = METRICS[name]
+
     def wrap(after):
-        METRICS.add(name, Metric(name=name, higher_is_better=higher_is_better, description=description, after=after, before=before, rows=rows,
-                                 before_reads_context=before_reads_context, outputs=tuple((outputs or {}).items())))
+        _COMPUTED.add(name, Metric(name=name, higher_is_better=info.higher_is_better, description=info.description, after=after, before=before,
+                                   rows=rows, before_reads_context=before_reads_context))
         return after
 
     return wrap
 
 
 def get_metric(name: str) -> Metric:
-    return METRICS[name]
+    """The metric ``name`` ready to compute (its module imported: the engine)."""
+    importlib.import_module(METRICS[name].module)
+    return _COMPUTED[name]
 
 
 def mean(xs) -> float:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import partial
 
 from kedit.editing.tokens import TextRow, subject_row, with_target
-from kedit.metrics.base import Output, PerEdit, mean, register_metric
+from kedit.metrics.base import PerEdit, mean, register_metric
 
 
 def _edit_prompt(r):
@@ -76,19 +76,18 @@ def _paraphrase(seen, requests, ectx=None, score: str = "accuracy") -> PerEdit:
     return PerEdit.mean_of(mean(getattr(s, score) for s in ss) if ss else None for ss in per)
 
 
-def _register_rewrite(name: str, description: str, of, rows, score: str) -> None:
+def _register_rewrite(name: str, of, rows, score: str) -> None:
     """A rewrite metric ``name`` (with ``name_before``, the unedited model's) from ``of(seen, requests, score=...)``."""
     measure = partial(of, score=score)
-    before = Output(f"{description}, on the unedited model (what an edit starts from)")
-    register_metric(name, True, description, before=measure, rows=rows, outputs={f"{name}_before": before})(
+    register_metric(name, before=measure, rows=rows)(
         lambda seen, requests, ectx, before: {name: measure(seen, requests), f"{name}_before": before}
     )
 
 
-_register_rewrite("efficacy", "token accuracy of the new object after the edit prompt", _efficacy, _edit_rows, "accuracy")
-_register_rewrite("paraphrase", "token accuracy of the new object after the paraphrase prompts", _paraphrase, _paraphrase_rows, "accuracy")
-_register_rewrite("efficacy_exact", "share of edit prompts after which greedy decoding gives the whole new object", _efficacy, _edit_rows, "exact")
-_register_rewrite("paraphrase_exact", "share of paraphrase prompts after which greedy decoding gives the whole new object", _paraphrase, _paraphrase_rows, "exact")
+_register_rewrite("efficacy", _efficacy, _edit_rows, "accuracy")
+_register_rewrite("paraphrase", _paraphrase, _paraphrase_rows, "accuracy")
+_register_rewrite("efficacy_exact", _efficacy, _edit_rows, "exact")
+_register_rewrite("paraphrase_exact", _paraphrase, _paraphrase_rows, "exact")
 
 
 def _prob_rows(prompts_of):
@@ -113,12 +112,12 @@ def _prob_wins(seen, requests, prompts_of) -> PerEdit:
     return PerEdit.mean_of(wins)
 
 
-@register_metric("efficacy_prob", True, "share of edit prompts with P(new object) > P(old object)", rows=_prob_rows(_edit_prompt))
+@register_metric("efficacy_prob", rows=_prob_rows(_edit_prompt))
 def efficacy_prob(seen, requests, ectx, state=None):
     return {"efficacy_prob": _prob_wins(seen, requests, _edit_prompt)}
 
 
-@register_metric("paraphrase_prob", True, "share of paraphrase prompts with P(new object) > P(old object)", rows=_prob_rows(_paraphrases))
+@register_metric("paraphrase_prob", rows=_prob_rows(_paraphrases))
 def paraphrase_prob(seen, requests, ectx, state=None):
     return {"paraphrase_prob": _prob_wins(seen, requests, _paraphrases)}
 
@@ -143,13 +142,7 @@ def _per_owner(prompt_scores: list[float], requests) -> PerEdit:
     return PerEdit(mean(prompt_scores), tuple(scores), tuple(weights))
 
 
-@register_metric(
-    "specificity",
-    True,
-    "share of neighbourhood-prompt tokens whose prediction the edit leaves unchanged",
-    before=_neighbour_predictions,
-    rows=_neighbour_rows,
-)
+@register_metric("specificity", before=_neighbour_predictions, rows=_neighbour_rows)
 def specificity(seen, requests, ectx, before):
     after = _neighbour_predictions(seen, requests, ectx)
     if not after:

