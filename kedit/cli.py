@@ -294,7 +294,7 @@ def _loaded(model):
 @needs_engine
 @click.argument("target")
 @click.option("--layers", help="Comma-separated layers (default: every layer the spec's methods edit).")
-@click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 2000).")
+@click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 1000).")
 @click.option("--corpus", help="Corpus (default: the spec's, else wikipedia-sample).")
 def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus: str | None) -> None:
     """Compute and cache E[k kᵀ] for TARGET (a spec file or a model name).
