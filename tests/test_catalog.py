@@ -68,14 +68,3 @@ def test_a_bad_category_or_format_is_a_usage_error(args):
 def test_text_columns_are_aligned():
     lines = as_text([Entry("a", "first", True), Entry("long_name", "second", False)])
     assert lines == ["a          higher is better  first", "long_name  lower is better   second"]
-
-
-def test_a_missing_engine_is_named_not_an_internal_error(monkeypatch):
-    import kedit.catalog
-
-    def needs_torch():
-        raise ModuleNotFoundError("No module named 'torch'", name="torch")
-
-    monkeypatch.setitem(kedit.catalog.CATEGORIES, "methods", needs_torch)
-    res = _ls("methods")
-    assert res.exit_code == 2 and "needs torch; this install lacks it" in res.output and "internal error" not in res.output

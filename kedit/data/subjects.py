@@ -140,7 +140,7 @@ def assign_groups(facts: list[Fact], group_sizes: list[int], rng: random.Random)
 
 
 def _name_in_split(cfg, known: Known) -> None:
-    if known.split != "all" and splits.half(cfg.name) != known.split:
+    if not splits.keeps(known.split, cfg.name):
         example = load_names("builtin", known.split)[0]
         raise ConfigError(f"{cfg.name!r} belongs to the {splits.half(cfg.name)} split's half of names; split "
                           f"{known.split!r} needs a name of its own half (e.g. {example!r}), so that the splits "

@@ -69,9 +69,9 @@ class Output:
 
 @dataclass(frozen=True)
 class Metric:
+    """How a declared metric is computed (its direction and description: ``METRICS[name]``)."""
+
     name: str
-    higher_is_better: bool
-    description: str
     after: Callable  # (seen: Observed, requests, ectx, before_state) -> dict[str, float]
     before: Callable | None = None  # (seen: Observed, requests, ectx) -> state
     rows: Callable | None = None  # (requests) -> the TextRows it scores, before and after
@@ -106,13 +106,12 @@ def declare_metric(name: str, higher_is_better: bool, description: str, module: 
 
 
 def register_metric(name: str, before: Callable | None = None, rows: Callable | None = None, before_reads_context: bool = False):
-    """Decorator: ``after`` computes the declared metric ``name`` (its direction and
-    description come from the declaration)."""
-    info = METRICS[name]
+    """Decorator: ``after`` computes the declared metric ``name`` (declared first: its direction
+    and description live in ``METRICS``)."""
+    METRICS[name]  # an undeclared name is refused here, when its module is imported
 
     def wrap(after):
-        _COMPUTED.add(name, Metric(name=name, higher_is_better=info.higher_is_better, description=info.description, after=after, before=before,
-                                   rows=rows, before_reads_context=before_reads_context))
+        _COMPUTED.add(name, Metric(name=name, after=after, before=before, rows=rows, before_reads_context=before_reads_context))
         return after
 
     return wrap

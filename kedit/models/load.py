@@ -25,7 +25,6 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 
 from kedit.models.architecture import get_module
 from kedit.models.embedded import DEFAULT_MODEL, EMBEDDED, ModelLoadError, describe
-from kedit.models.gguf import parsed_once
 from kedit.models.hooks import StopForward, run_stopping
 from kedit.models.offload import input_device, offloaded_copy, readable
 from kedit.models.table import Architecture, architecture_for
@@ -151,6 +150,8 @@ def _dequantised_dir(gguf: Path) -> Path:
     target = cache_dir() / "models" / key
     if _cached_dir(target, gguf) is not None:
         return target
+    from kedit.models.gguf import parsed_once  # the gguf package: only when a GGUF file is converted
+
     with parsed_once():
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)

@@ -24,14 +24,13 @@ from kedit.report.view import View
 from kedit.spec.schema import REPORT_SCHEMA_FILE, SCHEMA_VERSION, load_schema
 from kedit.util import sha256, write_atomic
 
-REPORT_FORMAT = PER_EDIT_FORMAT  # 2: cells keep per-edit scores, summary rows n and intervals, the model its description
 
 
 def build_report(spec, data, loaded, corpus, cells: list[CellRecord], timings: dict, resumed: int = 0) -> dict:
     """report.json's content for a finished run (plain JSON types only)."""
     resolved = spec.resolved()
     report = {
-        "report_format": REPORT_FORMAT,
+        "report_format": PER_EDIT_FORMAT,  # 2: cells keep per-edit scores, summary rows n and intervals, the model its description
         "schema_version": SCHEMA_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "kedit": {"version": __version__, "git_commit": git_commit()},

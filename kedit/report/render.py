@@ -119,7 +119,7 @@ def _collisions(datasets: dict) -> list[str]:
 def _header(view: View) -> list[str]:
     spec, model = view.data["spec"], view.data["model"]
     sizes = ", ".join(f"{r.dataset}: {r.batch_size}" for r in {r.dataset: r for r in view.largest()}.values())
-    how = view.interval_text() if view.no_interval_note() else "Each value: mean [low, high], its 95% interval (legend below)."
+    how = view.interval_text() if view.no_interval_note() else f"Each value: mean [low, high], its {view.boot.level:.0%} interval (legend below)."
     named = "" if model["name"] in view.model else f"spec name `{model['name']}`; "
     return [
         f"# kedit report: {spec['name']}",

@@ -47,8 +47,7 @@ def test_before_scores_come_from_the_unedited_model_and_the_cell_restores_it(tin
     unedited = weights_fingerprint(tiny.model)
     seen = {}
     probe = Metric(
-        name="probe", higher_is_better=True, description="weights seen before and after the edit",
-        before=lambda seen_, requests, ectx: seen.setdefault("before", weights_fingerprint(seen_.loaded.model)),
+        name="probe", before=lambda seen_, requests, ectx: seen.setdefault("before", weights_fingerprint(seen_.loaded.model)),
         after=lambda seen_, requests, ectx, state: seen.setdefault("after", weights_fingerprint(seen_.loaded.model)) and {},
     )
     res = evaluate(ctx, "MEMIT", METHOD_HP["MEMIT"], reqs, [probe, "efficacy", "paraphrase"])
@@ -91,11 +90,9 @@ def test_cells_of_one_batch_share_the_metrics_look_at_the_unedited_model(tiny, r
     reqs = make_requests(raw_requests)
     ctx = ctx_for(tiny, corpus)
     looks = []
-    probe = Metric(name="probe", higher_is_better=True, description="counts looks before the edit",
-                   before=lambda loaded, requests, ectx: looks.append(len(requests)) or len(looks), after=lambda loaded, requests, ectx, state: {"probe": state})
+    probe = Metric(name="probe", before=lambda loaded, requests, ectx: looks.append(len(requests)) or len(looks), after=lambda loaded, requests, ectx, state: {"probe": state})
     layer_looks = []  # a metric whose look depends on the edited layers (as AKD's does)
-    layer_probe = Metric(name="layer_probe", higher_is_better=True, description="counts looks per edited layers",
-                         before=lambda loaded, requests, ectx: layer_looks.append(ectx.edit_layers) or 0,
+    layer_probe = Metric(name="layer_probe", before=lambda loaded, requests, ectx: layer_looks.append(ectx.edit_layers) or 0,
                          after=lambda loaded, requests, ectx, state: {"layer_probe": 0.0}, before_reads_context=True)
     cache = BeforeStates()
     names = [probe, layer_probe, "efficacy", "specificity"]
