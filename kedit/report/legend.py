@@ -8,18 +8,10 @@ only then) and from :mod:`kedit.models.embedded`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from kedit.experiment.cell import FIRST_BATCH
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    description: str
-    count: bool = False  # a count: printed as an integer
-
-    def to_dict(self) -> dict:
-        return {"description": self.description, "count": self.count}
+from kedit.metrics.base import Output
 
 
 @dataclass(frozen=True)
@@ -27,31 +19,31 @@ class Legend:
     """Method label -> what the method is; metric value name -> what it measures."""
 
     methods: dict[str, str]
-    metrics: dict[str, MetricInfo]
+    metrics: dict[str, Output]
 
     def to_dict(self) -> dict:
-        return {"methods": dict(self.methods), "metrics": {k: v.to_dict() for k, v in self.metrics.items()}}
+        return {"methods": dict(self.methods), "metrics": {k: asdict(v) for k, v in self.metrics.items()}}
 
     @classmethod
     def from_dict(cls, data: dict) -> Legend:
-        return cls(dict(data["methods"]), {k: MetricInfo(**v) for k, v in data["metrics"].items()})
+        return cls(dict(data["methods"]), {k: Output(**v) for k, v in data["metrics"].items()})
 
     def is_count(self, metric: str) -> bool:
         info = self.metrics.get(metric)
         return info is not None and info.count
 
 
-def _metric_info(name: str, chosen: list[str]) -> MetricInfo:
+def _metric_info(name: str, chosen: list[str]) -> Output:
     """What the value ``name`` is, asked of the chosen metrics that may have returned it."""
     from kedit.metrics import METRICS
 
     if name.startswith(FIRST_BATCH):
         inner = _metric_info(name[len(FIRST_BATCH):], chosen)
-        return MetricInfo(f"{inner.description}; of the first batch, after the last batch of the chain", inner.count)
+        return Output(f"{inner.description}; of the first batch, after the last batch of the chain", inner.count)
     for metric in chosen:
         if metric in METRICS and (out := METRICS[metric].describe(name)) is not None:
-            return MetricInfo(out.description, out.count)
-    return MetricInfo("(not described by this kedit's metrics)")
+            return out
+    return Output("(not described by this kedit's metrics)")
 
 
 def build_legend(methods: list[dict], chosen: list[str], names: set[str]) -> Legend:
