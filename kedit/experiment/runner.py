@@ -82,8 +82,8 @@ def _run(spec: Spec, store: CellStore, resume: bool, echo, started: float) -> No
         todo = [c for c in batch.cells if c.key not in done]
         done |= {r.key: r for r in session.run_batch(batch, todo)}
     timings |= {"statistics_s": session.stats_seconds, "total_s": time.perf_counter() - started}
-    report = build_report(spec, data, loaded, corpus, [done[c.key] for c in cells], timings, resumed=resumed)
-    write_report(report, store.root, spec.report.formats)
+    view = build_report(spec, data, loaded, corpus, [done[c.key] for c in cells], timings, resumed=resumed)
+    write_report(view, store.root, spec.report.formats)
 
 
 class Session:

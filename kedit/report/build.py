@@ -26,9 +26,11 @@ from kedit.util import sha256, write_atomic
 
 
 
-def build_report(spec, data, loaded, corpus, cells: list[CellRecord], timings: dict, resumed: int = 0) -> dict:
-    """report.json's content for a finished run (plain JSON types only)."""
+def build_report(spec, data, loaded, corpus, cells: list[CellRecord], timings: dict, resumed: int = 0) -> View:
+    """A finished run's report: report.json's content (plain JSON types only) with its table rows,
+    summarised (and their intervals bootstrapped) once, for report.json and every renderer."""
     resolved = spec.resolved()
+    rows = summarise(cells, BOOTSTRAP)
     report = {
         "report_format": PER_EDIT_FORMAT,  # 2: cells keep per-edit scores, summary rows n and intervals, the model its description
         "schema_version": SCHEMA_VERSION,
@@ -56,23 +58,23 @@ def build_report(spec, data, loaded, corpus, cells: list[CellRecord], timings: d
         "metrics": {m: {"higher_is_better": METRICS[m].higher_is_better, "description": METRICS[m].description} for m in spec.metrics},
         "timings": timings | {"resumed_cells": resumed},
         "cells": [c.to_dict() for c in cells],
-        "summary": [row.to_dict() for row in summarise(cells, BOOTSTRAP)],
+        "summary": [row.to_dict() for row in rows],
         "intervals": BOOTSTRAP.to_dict(),
         "legend": build_legend(resolved["methods"], list(spec.metrics), {k for c in cells for k in c.metrics}).to_dict(),
     }
-    return json.loads(json.dumps(report, default=float))  # plain JSON types only
+    return View.of(json.loads(json.dumps(report, default=float)), rows)  # plain JSON types only
 
 
 def validate_report(report: dict) -> None:
     jsonschema.validate(report, load_schema(REPORT_SCHEMA_FILE))
 
 
-def write_report(report: dict, where: Path, formats=("json", "md", "png")) -> None:
+def write_report(view: View, where: Path, formats=("json", "md", "png")) -> None:
     """Validate and write ``report.json``; render ``report.md`` and the plots from it (plots
     need matplotlib, part of the engine: ``kedit report`` checks for it first)."""
-    validate_report(report)
-    write_atomic(where / "report.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    render_files(View.of(report), where, formats)
+    validate_report(view.data)
+    write_atomic(where / "report.json", json.dumps(view.data, indent=1, ensure_ascii=False) + "\n")
+    render_files(view, where, formats)
 
 
 def render_files(view: View, where: Path, formats=("md", "png")) -> None:

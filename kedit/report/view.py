@@ -25,10 +25,13 @@ class View:
     boot: Bootstrap  # how the intervals were computed (a report before intervals: how they would be)
 
     @classmethod
-    def of(cls, report: dict) -> View:
+    def of(cls, report: dict, rows: list[Row] | None = None) -> View:
+        """The view of ``report``; ``rows``: its table if already summarised (a run that just
+        made it), else summarised from its cells (a report read from disk)."""
         boot = Bootstrap.from_dict(report["intervals"]) if "intervals" in report else Bootstrap()
-        cells = [CellRecord.from_dict(c) for c in report["cells"]]
-        return cls(report, summarise(cells, boot), legend_of(report), model_description(report), boot)
+        if rows is None:
+            rows = summarise([CellRecord.from_dict(c) for c in report["cells"]], boot)
+        return cls(report, rows, legend_of(report), model_description(report), boot)
 
     @property
     def datasets(self) -> list[str]:
