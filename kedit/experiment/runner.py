@@ -27,6 +27,7 @@ from kedit.experiment.evaluate import (
     edit_and_evaluate,
     edit_sequentially,
 )
+from kedit.experiment.leakage import check_no_leaks
 from kedit.experiment.plan import Batch, check_sizes, plan
 from kedit.experiment.store import CellStore
 from kedit.methods import EditContext, StatsSettings, value_store
@@ -72,6 +73,7 @@ def _run(spec: Spec, store: CellStore, resume: bool, echo, started: float) -> No
         corpus = _input(get_corpus, spec.statistics.corpus)
     check_layers(spec, loaded.n_layers)
     batches = plan(spec, data, {"code": code_fingerprint(), "model": loaded.fingerprint, "corpus": corpus.fingerprint})
+    check_no_leaks(_fitted_batches(batches, data))
     cells = [c for b in batches for c in b.cells]
     done = {c.key: r for c in cells if resume and (r := store.read(c)) is not None}
     resumed = len(done)
@@ -144,6 +146,14 @@ class Session:
 
 def _shown(scores: Scores) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and v == v)
+
+
+def _fitted_batches(batches: list[Batch], data: dict[str, Dataset]):
+    """Per batch: its requests, the KL prompts of its methods and how its rows are named (for :func:`check_no_leaks`)."""
+    for b in batches:
+        rows = b.cells[0].rows
+        yield ([data[b.dataset].requests[i] for i in rows], [t for c in b.cells for t in c.method.config.fitted_templates()],
+               lambda i, rows=rows, name=b.dataset: f"dataset {name!r} row {rows[i]}")
 
 
 def check_layers(spec: Spec, n_layers: int) -> None:

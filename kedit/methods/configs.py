@@ -59,6 +59,9 @@ class LocateEditConfig(MethodConfig):
         if self.v_loss_layer is not None and self.v_loss_layer < self.layers[-1]:
             raise ValueError(f"v_loss_layer {self.v_loss_layer} is below the last edited layer {self.layers[-1]}")
 
+    def fitted_templates(self) -> tuple[str, ...]:
+        return (self.kl_prompt,)
+
     def layers_used(self) -> list[int]:
         return list(self.layers) + ([self.v_loss_layer] if self.v_loss_layer is not None else [])
 

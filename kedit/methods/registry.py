@@ -38,6 +38,11 @@ class MethodConfig:
         """Every layer the method reads or writes (checked against the model before a run)."""
         return list(self.layers)
 
+    def fitted_templates(self) -> tuple[str, ...]:
+        """Subject templates, besides each edit's own prompt, whose sentences the method fits the
+        edit to (checked against the scored prompts: :mod:`kedit.experiment.leakage`)."""
+        return ()
+
     def value_job(self, ctx: EditContext, requests: Sequence[EditRequest]) -> ValueJob | None:
         """The target values the method will optimise for ``requests``; None: it optimises none."""
         return None
