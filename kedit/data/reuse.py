@@ -126,7 +126,7 @@ def candidates(folders: Sequence[Path]) -> Iterator[Path]:
         try:
             inside = sorted(d for d in folder.iterdir() if (d / fingerprint.NAME).is_file())
         except OSError as err:
-            log.warning("dataset search path (%s): cannot list %s (%s); skipped", ENV, folder, err.strerror or err)
+            log.warning("dataset search path: cannot list %s (%s); skipped", folder, err.strerror or err)
             continue
         yield from inside
 
@@ -169,7 +169,7 @@ def find(config: WikidataConfig, folders: Sequence[Path] | None = None) -> Built
         try:
             found = _matching(directory, key, as_dict(config))
         except DataError as err:
-            refused.append(f"{directory}: {err}")
+            refused.append(str(err).replace("\n", "\n    "))  # each message names its directory or file
         if found is not None:
             break
     if refused:

@@ -219,4 +219,4 @@ def test_any_snapshot_build_is_reused_and_a_damaged_one_is_built_again(offline_c
     with caplog.at_level(logging.WARNING, logger="kedit.data.reuse"):
         again = build_or_reuse(SMALL, offline_client, [tmp_path])
     assert READ_FROM not in again.provenance and (again.rows, again.fingerprint) == (built.rows, built.fingerprint)
-    assert f"{out}: " in caplog.text and "built from the snapshot instead" in caplog.text
+    assert f"{out}/data.parquet: changed since it was built" in caplog.text and "built from the snapshot instead" in caplog.text
