@@ -4,7 +4,8 @@
 ``data.parquet``, stays local). ``fingerprint.json`` holds the sha256 of the rows' canonical
 JSON (``rows_sha256``: what reports cite), of the resolved spec, and of each file of
 :data:`PUBLISHED` by name, as the bytes written and uploaded; it cannot hold its own.
-:func:`check` recomputes them, so a directory edited after it was built is refused.
+:func:`read_files` reads a directory's :data:`UPLOADED` files and :func:`check` recomputes
+their sha256, so a directory edited after it was built is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from kedit.data.errors import DatasetFileError
+from kedit.data.errors import DatasetFileError, DatasetPathError
 
 #: The files whose sha256 fingerprint.json holds, by their name in the directory and the repository.
 PUBLISHED = ("data.parquet", "README.md", "spec.yaml", "provenance.json")
@@ -36,6 +37,19 @@ def fingerprint(rows_sha256: str, n_rows: int, spec_sha256: str, files: Mapping[
         "spec_sha256": spec_sha256,
         "files": {name: digest(files[name]) for name in PUBLISHED},
     }
+
+
+def read_files(directory: Path) -> dict[str, bytes]:
+    """The bytes of each :data:`UPLOADED` file of ``directory``; a missing or unreadable one is
+    a :class:`DatasetPathError` naming them all."""
+    missing = [name for name in UPLOADED if not (directory / name).is_file()]
+    if missing:
+        raise DatasetPathError(f"{directory} is not a dataset directory written by `kedit data build`: "
+                               f"missing {', '.join(missing)}")
+    try:
+        return {name: (directory / name).read_bytes() for name in UPLOADED}
+    except OSError as err:
+        raise DatasetPathError(f"{err.filename}: cannot read: {err.strerror}") from None
 
 
 def check(directory: Path, files: Mapping[str, bytes]) -> dict:

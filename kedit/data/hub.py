@@ -17,7 +17,6 @@ the commit's files (path, size, sha256) and uploads nothing.
 from __future__ import annotations
 
 import fnmatch
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,16 +24,14 @@ from pathlib import Path
 
 import datasets
 import huggingface_hub
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import errors as hub_errors
 
-from kedit.data import fingerprint
-from kedit.data.errors import DatasetFileError, DatasetPathError, PublishError
+from kedit.data import fingerprint, parquet
+from kedit.data.errors import DatasetFileError, PublishError
 
 REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 #: What a Hub call raises when the Hub refuses (HTTP errors), cannot be reached (the HTTP
@@ -82,18 +79,6 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def _read(directory: Path) -> dict[str, bytes]:
-    """The bytes of each uploaded file; a missing or unreadable one is a DatasetPathError naming them all."""
-    missing = [name for name in fingerprint.UPLOADED if not (directory / name).is_file()]
-    if missing:
-        raise DatasetPathError(f"{directory} is not a dataset directory written by `kedit data build`: "
-                               f"missing {', '.join(missing)}")
-    try:
-        return {name: (directory / name).read_bytes() for name in fingerprint.UPLOADED}
-    except OSError as err:
-        raise DatasetPathError(f"{err.filename}: cannot read: {err.strerror}") from None
-
-
 def _check_card(directory: Path, files: dict[str, bytes], rows: int) -> None:
     """The card's ``configs`` name only uploaded files, and the parquet file has the card's
     features and ``rows`` rows: the Hub will read the repository as the card declares."""
@@ -103,10 +88,7 @@ def _check_card(directory: Path, files: dict[str, bytes], rows: int) -> None:
     if not patterns or any(not fnmatch.filter(fingerprint.UPLOADED, p) for p in patterns):
         raise DatasetFileError(f"{directory / 'README.md'}: the card's configs name data files {patterns}, "
                                f"not among the uploaded {', '.join(fingerprint.UPLOADED)}")
-    try:
-        table = pq.read_table(io.BytesIO(files["data.parquet"]))
-    except (pa.ArrowException, OSError) as err:
-        raise DatasetFileError(f"{directory / 'data.parquet'}: not a readable parquet file ({err})") from None
+    table = parquet.read_table(directory / "data.parquet", files["data.parquet"])
     declared = DatasetInfosDict.from_dataset_card_data(card.data).get("default")
     found = datasets.Features.from_arrow_schema(table.schema)
     if declared is None or declared.features != found:
@@ -119,7 +101,7 @@ def plan(directory: Path | str, repo_id: str, private: bool = False) -> UploadPl
     """Read and check ``directory`` for a commit to ``repo_id`` (see the module docstring); no network."""
     directory = Path(directory)
     check_repo_id(repo_id)
-    files = _read(directory)
+    files = fingerprint.read_files(directory)
     recorded = fingerprint.check(directory, files)
     _check_card(directory, files, recorded["rows"])
     return UploadPlan(repo_id, private, recorded["rows"], tuple(Upload(name, files[name]) for name in fingerprint.UPLOADED))

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import datasets
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
-from kedit.data import fingerprint, schema
+from kedit.data import fingerprint, parquet, schema
 from kedit.data.builder import BuiltDataset
 from kedit.data.card import render_card
 from kedit.data.errors import DatasetFileError, DatasetPathError, DatasetWriteError
@@ -191,10 +190,7 @@ def _read_json(path: Path) -> RowFile:
 
 
 def _read_parquet(path: Path) -> RowFile:
-    try:
-        return RowFile(path, pq.read_table(path).to_pylist())
-    except (pa.ArrowException, OSError) as err:
-        raise DatasetFileError(f"{path}: not a readable parquet file ({err})") from None
+    return RowFile(path, parquet.read_table(path).to_pylist())
 
 
 def _read_saved(path: Path) -> RowFile:

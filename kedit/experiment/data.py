@@ -1,5 +1,6 @@
-"""The datasets of a spec, materialised: rows built (Wikidata) or read (a local file),
-turned into edit requests, checked for contradictory and duplicate edits, fingerprinted."""
+"""The datasets of a spec, materialised: rows built (Wikidata; read from a directory ``kedit
+data build`` wrote when one holds the same build, :mod:`kedit.data.reuse`) or read (a local
+file), turned into edit requests, checked for contradictory and duplicate edits, fingerprinted."""
 
 from __future__ import annotations
 
@@ -44,9 +45,9 @@ def _rows(cfg: dict, spec_dir: Path) -> tuple[list[dict], dict, list[int], Calla
         origin = sorted(set(range(len(source.rows))) - set(skipped))
         provenance = {"source": "file", "path": str((spec_dir / cfg["file"]).resolve()), "format": fmt, "rows_skipped": len(skipped)}
         return rows, provenance, origin, source.where
-    from kedit.data.builder import build_dataset
+    from kedit.data.reuse import build_or_reuse
 
-    built = build_dataset(cfg["wikidata"])
+    built = build_or_reuse(cfg["wikidata"])
     return built.rows, dict(built.provenance), list(range(len(built.rows))), _row
 
 

@@ -55,7 +55,9 @@ def test_the_wheel_carries_the_schemas_and_the_data(tmp_path):
     (wheel,) = tmp_path.glob("kedit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("kedit/schemas/edit-spec.schema.json", "kedit/schemas/report.schema.json", "kedit/models/architectures.yaml",
-                   "kedit/data/wikidata/snapshot.ttl", "kedit/data/names/names.txt"):
+                   "kedit/data/wikidata/snapshot.ttl", "kedit/data/names/names.txt",
+                   *(f"kedit/datasets/{name}/{file}" for name in ("same_subject", "distinct_subject", "grouped_subject")
+                     for file in ("data.parquet", "spec.yaml", "provenance.json", "fingerprint.json", "README.md"))):
         assert needed in names
 
 
