@@ -105,14 +105,16 @@ def _tradeoff(view: View, path: Path) -> bool:
     panels = tradeoff(view)
     if not panels:
         return False
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5.5), squeeze=False)
     for ax, panel in zip(axes[0], panels):
-        for curve in panel.curves:
+        for k, curve in enumerate(panel.curves):
             x, y = [p.efficacy for p in curve.points], [p.specificity for p in curve.points]
             style = {"fmt": "-o"} if curve.swept else {"fmt": "s", "markersize": 7}
-            ax.errorbar([e.mean for e in x], [e.mean for e in y], xerr=_errors(x), yerr=_errors(y), capsize=3, clip_on=False, label=curve.name, **style)
-            for p in curve.points if curve.swept else ():
-                ax.annotate(p.text, (p.efficacy.mean, p.specificity.mean), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            drawn = ax.errorbar([e.mean for e in x], [e.mean for e in y], xerr=_errors(x), yerr=_errors(y), capsize=3, clip_on=False,
+                                label=curve.name, **style)
+            for i, p in enumerate(curve.points if curve.swept else ()):  # in the curve's colour, above and below in turn
+                ax.annotate(p.text, (p.efficacy.mean, p.specificity.mean), textcoords="offset points", xytext=(5, 5 if (i + k) % 2 == 0 else -11),
+                            fontsize=7, color=drawn.lines[0].get_color(), bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
         if panel.unedited is not None:
             ax.axvline(panel.unedited, color="grey", linestyle=":", label="unedited model's efficacy")
         _dress(ax, f"{panel.dataset}, batch {panel.batch_size}", "efficacy", "specificity", right=1.02)

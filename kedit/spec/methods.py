@@ -9,10 +9,10 @@ from kedit.methods.registry import MethodRun
 from kedit.spec.errors import escape
 from kedit.spec.sweep import sweep_runs
 
-Problem = Callable[[str, str], None]  # problem(JSON pointer, message)
+ProblemAt = Callable[[str, str], None]  # problem(JSON pointer, message): records a located problem
 
 
-def resolve_methods(entries: list[dict], defaults: Callable[[str], dict], problem: Problem) -> list[MethodRun]:
+def resolve_methods(entries: list[dict], defaults: Callable[[str], dict], problem: ProblemAt) -> list[MethodRun]:
     """The runs of ``entries`` (the spec's ``methods``), in order. ``defaults(name)``: the
     hyper-parameters under an entry's own (the model's presets, then the spec's ``hparams``).
     A config that does not parse, a bad sweep or a label two runs share is a ``problem``."""
@@ -30,7 +30,7 @@ def resolve_methods(entries: list[dict], defaults: Callable[[str], dict], proble
     return [run for run, _ in runs]
 
 
-def _unique_labels(entries: list[dict], runs: list[tuple[MethodRun, tuple[int, ...] | None]], problem: Problem) -> None:
+def _unique_labels(entries: list[dict], runs: list[tuple[MethodRun, tuple[int, ...] | None]], problem: ProblemAt) -> None:
     """Every run's label is its own: a second run with a label is a problem, located at the
     value that makes it (two points of one sweep), at its sweep, or at its entry."""
     first: dict[str, tuple[MethodRun, tuple[int, ...] | None]] = {}
