@@ -3,7 +3,7 @@ dataset with one seed; and the record it leaves when it has run."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from kedit.methods.registry import MethodRun
 from kedit.metrics.base import PerEdit
@@ -83,6 +83,10 @@ class CellRecord:
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None or k not in OPTIONAL}
+
+    def labelled(self, label: str) -> CellRecord:
+        """This record under ``label``: a run of the same key (config, rows, seed) under another label."""
+        return self if label == self.label else replace(self, label=label)
 
     @property
     def identity(self) -> tuple:

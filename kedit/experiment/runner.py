@@ -75,16 +75,19 @@ def _run(spec: Spec, store: CellStore, resume: bool, echo, started: float) -> No
     batches = plan(spec, data, {"code": code_fingerprint(), "model": loaded.fingerprint, "corpus": corpus.fingerprint})
     check_no_leaks(_fitted_batches(batches, data))
     cells = [c for b in batches for c in b.cells]
+    # runs that differ only in their label (a sweep's point and a single entry of the same
+    # config) share a key: the cell is computed once and reported under each label
+    keys = list(dict.fromkeys(c.key for c in cells))
     done = {c.key: r for c in cells if resume and (r := store.read(c)) is not None}
     resumed = len(done)
     if resumed:
-        echo(f"resuming {store.root}: {resumed} of {len(cells)} cells already finished")
-    session = Session(spec, loaded, StatsSettings(**asdict(spec.statistics) | {"corpus": corpus}), data, store, echo, [c.key for c in cells])
+        echo(f"resuming {store.root}: {resumed} of {len(keys)} cells already finished")
+    session = Session(spec, loaded, StatsSettings(**asdict(spec.statistics) | {"corpus": corpus}), data, store, echo, keys)
     for batch in batches:
-        todo = [c for c in batch.cells if c.key not in done]
+        todo = [c for c in _first_of_each_key(batch.cells) if c.key not in done]
         done |= {r.key: r for r in session.run_batch(batch, todo)}
     timings |= {"statistics_s": session.stats_seconds, "total_s": time.perf_counter() - started}
-    view = build_report(spec, data, loaded, corpus, [done[c.key] for c in cells], timings, resumed=resumed)
+    view = build_report(spec, data, loaded, corpus, [done[c.key].labelled(c.method.label) for c in cells], timings, resumed=resumed)
     write_report(view, store.root, spec.report.formats)
 
 
@@ -144,6 +147,14 @@ class Session:
         return record
 
 
+def _first_of_each_key(cells: tuple[Cell, ...]) -> list[Cell]:
+    """The cells in order, a cell whose key an earlier one has left out."""
+    first: dict[str, Cell] = {}
+    for c in cells:
+        first.setdefault(c.key, c)
+    return list(first.values())
+
+
 def _shown(scores: Scores) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and v == v)
 
@@ -158,10 +169,10 @@ def _fitted_batches(batches: list[Batch], data: dict[str, Dataset]):
 
 def check_layers(spec: Spec, n_layers: int) -> None:
     """Every layer a method reads or writes exists in the model."""
-    for i, m in enumerate(spec.methods):
+    for m in spec.methods:
         bad = [layer for layer in m.config.layers_used() if layer >= n_layers]
         if bad:
-            raise RunError(f"methods[{i}] ({m.label}): layer {bad[0]} is outside the model, which has layers 0..{n_layers - 1}")
+            raise RunError(f"methods[{m.entry}] ({m.label}): layer {bad[0]} is outside the model, which has layers 0..{n_layers - 1}")
 
 
 def _input(load, *args, prefix: str = "", **kw):

@@ -1,7 +1,7 @@
 """Every method's hyper-parameters, and the method table: what a spec may say, without the engine.
 
-Each method's config is a dataclass with help text (the spec schema is generated from them)
-and is registered here with its summary and the function that computes it, named as
+Each method's config is a dataclass with help text (the spec schema is generated from them;
+a field's ``symbol``, λ, is how a sweep's labels name it) and is registered here with its summary and the function that computes it, named as
 ``module:function`` and imported on first use (:attr:`Method.compute`). Nothing here
 imports torch: ``kedit validate`` parses every method entry with these classes, as
 ``transformers`` reads a ``configuration_*.py`` without its ``modeling_*.py``.
@@ -102,7 +102,7 @@ class LocateEditConfig(MethodConfig):
 
 @dataclass
 class MEMITConfig(LocateEditConfig):
-    mom2_update_weight: float = help_field(15000.0, "λ: weight of the preserved-key second moment C in (λC + KKᵀ).", minimum=0)
+    mom2_update_weight: float = help_field(15000.0, "λ: weight of the preserved-key second moment C in (λC + KKᵀ).", minimum=0, symbol="λ")
 
 
 @dataclass
@@ -112,13 +112,13 @@ class MEMITMergeConfig(MEMITConfig):
 
 @dataclass
 class AlphaEditConfig(LocateEditConfig):
-    L2: float = help_field(10.0, "λ: ridge term of (K Kᵀ P + λ I) (AlphaEdit's L2).", exclusiveMinimum=0)
+    L2: float = help_field(10.0, "λ: ridge term of (K Kᵀ P + λ I) (AlphaEdit's L2).", exclusiveMinimum=0, symbol="λ")
     nullspace_threshold: float = help_field(2e-2, "Eigenvalues of E[k kᵀ] below this define the null space kept free.", exclusiveMinimum=0)
 
 
 @dataclass
 class PMETConfig(LocateEditConfig):
-    mom2_update_weight: float = help_field(15000.0, "λ: weight of the preserved-key second moment C in (λC + KKᵀ).", minimum=0)
+    mom2_update_weight: float = help_field(15000.0, "λ: weight of the preserved-key second moment C in (λC + KKᵀ).", minimum=0, symbol="λ")
 
     def value_sites(self, arch) -> list[str]:
         """PMET's: the attention and MLP output projections, optimised jointly."""

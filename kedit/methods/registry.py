@@ -84,20 +84,40 @@ def get_method(name: str) -> Method:
 
 
 @dataclass(frozen=True)
+class SweepPoint:
+    """Where a run of a spec's ``sweep`` sits in it: the curve it is a point of (the entry's
+    label, or its method's name), its place in the sweep's order, the swept values, and their
+    text in the run's label (``λ=3500``)."""
+
+    curve: str
+    index: int
+    values: dict
+    text: str
+
+
+@dataclass(frozen=True)
 class MethodRun:
-    """One method of a spec: its registered name, its row label in the report, its parsed config."""
+    """One method of a spec: its registered name, its row label in the report, its parsed config;
+    ``entry``: the index of the spec's method entry it comes from (None: made outside a spec),
+    ``sweep``: its point where that entry sweeps hyper-parameters."""
 
     name: str
     label: str
     config: MethodConfig
+    entry: int | None = None
+    sweep: SweepPoint | None = None
 
     @classmethod
-    def of(cls, name: str, hparams: dict | None = None, label: str | None = None) -> MethodRun:
-        return cls(name=name, label=label or name, config=get_method(name).parse(hparams))
+    def of(cls, name: str, hparams: dict | None = None, label: str | None = None, entry: int | None = None) -> MethodRun:
+        return cls(name=name, label=label or name, config=get_method(name).parse(hparams), entry=entry)
 
     @property
     def method(self) -> Method:
         return METHODS[self.name]
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "label": self.label, "hparams": self.config.to_dict()}
+        """What the report's resolved spec records; a sweep's run also its entry and point (``sweep``)."""
+        out = {"name": self.name, "label": self.label, "hparams": self.config.to_dict()}
+        if self.sweep is not None:
+            out["sweep"] = {"entry": self.entry, **dataclasses.asdict(self.sweep)}
+        return out

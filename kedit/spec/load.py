@@ -19,10 +19,10 @@ import jsonschema
 
 from kedit.data.config import as_dict, parse_config
 from kedit.data.errors import ConfigError
-from kedit.methods import MethodRun
 from kedit.metrics import DEFAULT_METRICS
 from kedit.spec.document import read_document
 from kedit.spec.errors import Problem, SpecError, escape
+from kedit.spec.methods import resolve_methods
 from kedit.spec.model import SECTIONS, Spec
 from kedit.spec.schema import load_schema, spec_validator, whole_number
 
@@ -133,18 +133,8 @@ def resolve(data: dict, lines: dict, file: str) -> Spec:
         datasets[name] = ds
     model_presets = SECTIONS["model"](**(data.get("model") or {})).preset_hparams()
     presets = data.get("hparams") or {}
-    methods = []
-    for i, entry in enumerate(data["methods"]):
-        # method defaults < the embedded model's presets < the spec's hparams < the entry's own
-        hp = {**model_presets.get(entry["name"], {}), **presets.get(entry["name"], {}), **(entry.get("hparams") or {})}
-        try:
-            methods.append(MethodRun.of(entry["name"], hp, label=entry.get("label")))
-        except (TypeError, ValueError) as e:
-            problem(f"/methods/{i}/hparams", str(e))
-    labels = [m.label for m in methods]
-    for i, label in enumerate(labels):
-        if labels.index(label) != i:
-            problem(f"/methods/{i}", f"two methods share the label {label!r}; give one a 'label'")
+    # method defaults < the embedded model's presets < the spec's hparams < the entry's own (< its sweep point)
+    methods = resolve_methods(data["methods"], lambda name: {**model_presets.get(name, {}), **presets.get(name, {})}, problem)
     if problems:
         raise SpecError(problems)
     sections = {name: cls(**(data.get(name) or {})) for name, cls in SECTIONS.items()}

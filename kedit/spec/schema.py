@@ -89,6 +89,33 @@ def _dataset_schema() -> dict:
     }
 
 
+SWEEP_HELP = (
+    "Hyper-parameter name -> the values to run, one run per combination (the cartesian product, the first name varying slowest), "
+    "each labelled `<label or method> <name>=<value> ...` (`MEMIT λ=3500`); the report plots the runs of a sweep as one curve "
+    "(tradeoff.png). A swept name may not be in the entry's `hparams`."
+)
+
+
+def _sweep_schema(method: str, hparams: dict) -> dict:
+    """A method's ``sweep``: each of its hyper-parameters as a list of values, each value checked as in ``hparams``."""
+    return {
+        "type": "object",
+        "description": f"{method}: {SWEEP_HELP}",
+        "additionalProperties": False,
+        "allOf": [{"minProperties": 1, "errorMessage": "a sweep names at least one hyper-parameter"}],
+        "properties": {
+            name: {
+                "type": "array",
+                "description": f"Values of {name} to run, in order.",
+                "uniqueItems": True,
+                "allOf": [{"minItems": 1, "errorMessage": f"a sweep of {name} lists at least one value"}],
+                "items": {"$ref": f"#/$defs/hparams/{method}/properties/{name}"},
+            }
+            for name in hparams["properties"]
+        },
+    }
+
+
 def build_schema() -> dict:
     """The whole edit-spec schema."""
     names = sorted(METHODS)
@@ -101,10 +128,11 @@ def build_schema() -> dict:
         "properties": {
             "name": {"enum": names, "description": "Registered method name."},
             "label": {"type": "string", "description": "Row name in the report (default: the method name)."},
-            "hparams": {"type": "object", "description": "Hyper-parameters of the method (see $defs/hparams)."},
+            "hparams": {"type": "object", "description": "Hyper-parameters of the method (see $defs/hparams); with `sweep`, the base every sweep point overrides."},
+            "sweep": {"type": "object", "description": SWEEP_HELP},
         },
         "allOf": [
-            {"if": {"properties": {"name": {"const": n}}}, "then": {"properties": {"hparams": {"$ref": f"#/$defs/hparams/{n}"}}}}
+            {"if": {"properties": {"name": {"const": n}}}, "then": {"properties": {"hparams": {"$ref": f"#/$defs/hparams/{n}"}, "sweep": {"$ref": f"#/$defs/sweep/{n}"}}}}
             for n in names
         ],
     }
@@ -167,7 +195,7 @@ def build_schema() -> dict:
             "metrics": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": sorted(METRICS)}, "description": "Metrics to compute."},
             "report": SECTIONS["report"].schema(),
         },
-        "$defs": {"dataset": dataset, "hparams": method_defs, "wikidata": dataclass_schema(WikidataConfig, "Build the edits from Wikidata through SPARQL.")},
+        "$defs": {"dataset": dataset, "hparams": method_defs, "sweep": {n: _sweep_schema(n, method_defs[n]) for n in names}, "wikidata": dataclass_schema(WikidataConfig, "Build the edits from Wikidata through SPARQL.")},
     }
     return schema
 

@@ -406,3 +406,39 @@ def test_two_runs_on_one_report_directory_the_second_is_refused_and_a_dead_ones_
     assert res.exit_code == 0, res.output
     assert f"taking over the lock {lock} of kedit pid {gone.pid}" in caplog.text and "no longer exists" in caplog.text
     assert not lock.exists()
+
+
+def test_a_lambda_sweep_runs_end_to_end_with_its_values_optimised_once(project, monkeypatch):
+    """MEMIT alone and swept over three λ (one of them MEMIT's own): λ does not enter value
+    optimisation, so the batch's values are optimised in one run of its four groups and every
+    point is charged an equal share; the run that repeats MEMIT's config is computed once and
+    reported under both labels; report.json records each run's sweep point; tradeoff.png is drawn."""
+    from kedit.editing.values import VALUE_OPTIMISERS
+
+    optimise, runs = VALUE_OPTIMISERS["batched"], []
+
+    def counted(loaded, requests, groups, *args, **kwargs):
+        runs.append(sorted(len(g) for g in groups))
+        return optimise(loaded, requests, groups, *args, **kwargs)
+
+    monkeypatch.setitem(VALUE_OPTIMISERS, "batched", counted)
+    _edit_spec(project, batch_sizes=[4], methods=[{"name": "MEMIT"}, {"name": "MEMIT", "sweep": {"mom2_update_weight": [1.0, 10.0, 1000.0]}}])
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    assert runs == [[1, 1, 1, 1]]
+    assert res.output.count("| MEMIT") == 3, res.output  # MEMIT λ=10 is MEMIT: one cell, not two
+    (where,) = (project.parent / "reports").iterdir()
+    report = json.loads((where / "report.json").read_text())
+    jsonschema.validate(report, load_schema(REPORT_SCHEMA_FILE))
+    labels = ["MEMIT", "MEMIT λ=1", "MEMIT λ=10", "MEMIT λ=1000"]
+    assert [m["label"] for m in report["spec"]["methods"]] == labels and [c["label"] for c in report["cells"]] == labels
+    assert [m.get("sweep", {}).get("index") for m in report["spec"]["methods"]] == [None, 0, 1, 2]
+    assert {m["sweep"]["entry"] for m in report["spec"]["methods"][1:]} == {1}
+    assert [c["hparams"]["mom2_update_weight"] for c in report["cells"]] == [10.0, 1.0, 10.0, 1000.0]
+    cells = {c["label"]: c for c in report["cells"]}
+    assert cells["MEMIT"]["key"] == cells["MEMIT λ=10"]["key"] and cells["MEMIT"]["metrics"] == cells["MEMIT λ=10"]["metrics"]
+    shares = [cells[label]["info"]["values_s"] for label in labels[1:]]
+    assert shares[0] > 0 and shares == [shares[0]] * 3 and all(cells[label]["info"]["values_ahead_s"] == shares[0] for label in labels[1:])
+    assert cells["MEMIT λ=1"]["per_edit"] != cells["MEMIT λ=1000"]["per_edit"], "λ changes the edit"
+    assert (where / "tradeoff.png").stat().st_size > 1000
+    assert "![tradeoff.png](tradeoff.png)" in (where / "report.md").read_text()

@@ -87,3 +87,33 @@ def table_report() -> dict:
             c["per_edit"]["efficacy_before"] = [0.0, 0.25, 0.25, 0.0]
             cells.append(c)
     return report_of(cells, {"efficacy": True, "akd": False}, counts=("akd_collisions",))
+
+
+# λ -> (efficacy, specificity) per edit of one batch of four: efficacy falls and specificity rises with λ
+SWEEP = {1000: ([1.0, 1.0, 1.0, 0.5], [0.25, 0.5, 0.5, 0.25]), 3500: ([1.0, 0.5, 1.0, 0.5], [0.5, 0.75, 0.5, 0.75]),
+         15000: ([0.0, 0.5, 0.5, 0.0], [1.0, 0.75, 1.0, 1.0])}
+EASYEDIT = "MEMIT (EasyEdit defaults)"
+
+
+def _run_cell(label: str, efficacy: list[float], specificity: list[float], dataset: str) -> dict:
+    c = cell(0, 4, efficacy, label=label, dataset=dataset, specificity=sum(specificity) / len(specificity))
+    c["method"] = "MEMIT"
+    c["per_edit"]["specificity"] = specificity
+    c["per_edit_weights"] = {"specificity": [1] * len(specificity)}
+    return c
+
+
+def sweep_report(datasets: tuple[str, ...] = ("dataset",), sweep: bool = True) -> dict:
+    """A λ sweep of MEMIT (three points, listed in reverse so that the plot must order them) and
+    EasyEdit's default setting on its own, with efficacy and specificity per edit, on each of
+    ``datasets``; ``sweep=False``: the same runs, none recorded as a sweep's point."""
+    methods = [{"name": "MEMIT", "label": f"MEMIT λ={lam}", "hparams": {"mom2_update_weight": lam},
+                **({"sweep": {"entry": 0, "curve": "MEMIT", "index": k, "values": {"mom2_update_weight": lam}, "text": f"λ={lam}"}} if sweep else {})}
+               for k, lam in enumerate(SWEEP)]
+    methods.append({"name": "MEMIT", "label": EASYEDIT, "hparams": {"mom2_update_weight": 15000, "v_lr": 0.5}})
+    cells = [_run_cell(m["label"], *SWEEP[m["hparams"]["mom2_update_weight"]], dataset=ds) for ds in datasets for m in reversed(methods[:3])]
+    cells += [_run_cell(EASYEDIT, [0.0, 0.0, 0.25, 0.0], [1.0, 1.0, 0.75, 1.0], dataset=ds) for ds in datasets]
+    report = report_of(cells, {"efficacy": True, "specificity": True})
+    report["spec"]["methods"] = methods
+    jsonschema.validate(report, load_schema(REPORT_SCHEMA_FILE))
+    return report

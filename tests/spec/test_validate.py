@@ -55,6 +55,15 @@ EXPECTED = {
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of", 1),
     "unknown_row_format.yaml": (4, "/dataset/format", "'mquake' is not one of ['auto', 'counterfact', 'easyedit', 'kedit', 'zsre']", 1),
     "unknown_top_level_key.yaml": (4, "/batch_size", "unknown key 'batch_size'", 1),
+    "sweep_empty_list.yaml": (6, "/methods/0/sweep/mom2_update_weight", "a sweep of mom2_update_weight lists at least one value", 1),
+    "sweep_key_also_in_hparams.yaml": (7, "/methods/0/hparams/L2", "'L2' is swept (sweep.L2) and fixed here too", 1),
+    "sweep_label_taken.yaml": (8, "/methods/1/sweep", "two methods share the label 'MEMIT λ=15000' (methods[0] has it too); give the sweep or the other entry a 'label'", 1),
+    "sweep_names_nothing.yaml": (5, "/methods/0/sweep", "a sweep names at least one hyper-parameter", 1),
+    "sweep_point_refused_by_config.yaml": (6, "/methods/0/sweep/layers/1", "every sweep point with layers=[5,4] fails, e.g. 'MEMIT layers=[5,4] v_lr=0.5': layers must be a non-empty ascending list", 1),
+    "sweep_repeated_value.yaml": (6, "/methods/0/sweep/v_lr/2", "0.5 is repeated (already item 0)", 1),
+    "sweep_unknown_hparam.yaml": (6, "/methods/0/sweep/lambda", "unknown key 'lambda'; allowed here: clamp_norm_factor", 1),
+    "sweep_value_written_twice.yaml": (6, "/methods/0/sweep/mom2_update_weight/2", "two points of this sweep share the label 'MEMIT λ=3500': 3500.0 is item 0 (3500) written another way", 1),
+    "sweep_wrong_type.yaml": (7, "/methods/0/sweep/v_num_grad_steps/1", "40.0: write a whole number without a decimal point (40)", 1),
 }
 
 
