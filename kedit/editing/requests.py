@@ -90,6 +90,10 @@ class EditRequest:
         """The edit prompt with its subject filled in."""
         return fill(self.prompt, self.subject)
 
+    def scored_prompts(self) -> list[tuple[str, str]]:
+        """(prompt, metric) of every paraphrase and neighbourhood prompt scored for this edit."""
+        return [(p, "paraphrase") for p in self.paraphrase_prompts] + [(n.prompt, "neighbourhood") for n in self.neighborhood]
+
 
 def _template(text: str, subject: str) -> tuple[str | None, str]:
     """(``text`` as a canonical subject template, or None; why it is not one).

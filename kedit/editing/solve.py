@@ -10,20 +10,20 @@ import torch
 
 
 def memit_update(
-    keys: torch.Tensor, residuals: torch.Tensor, second_moment: torch.Tensor, weight: float, earlier: torch.Tensor | None = None
+    keys: torch.Tensor, residuals: torch.Tensor, second_moment: torch.Tensor, weight: float, kept: torch.Tensor | None = None
 ) -> torch.Tensor:
     """MEMIT's least-squares update ``Δ = R Kᵀ (λ C + K_e K_eᵀ + K Kᵀ)⁻¹``.
 
     keys: (n, d_in); residuals: (n, d_out) wanted change of the output at each key;
     second_moment: (d_in, d_in) ``C = E[k kᵀ]`` of preserved keys; weight: λ;
-    earlier: (d_in, d_in) ``K_e K_eᵀ`` of edits applied before (sequential editing), kept too.
+    kept: (d_in, d_in) ``K_e K_eᵀ`` of further keys to keep (edits applied before, other subjects), or None.
     returns: (d_out, d_in). As λ → 0 (and K of full column rank) ``Δ kᵢ = rᵢ`` exactly.
     """
     K = keys.double().T  # (d_in, n)
     R = residuals.double().T  # (d_out, n)
     A = weight * second_moment.double() + K @ K.T  # (d_in, d_in)
-    if earlier is not None:
-        A = A + earlier.double()
+    if kept is not None:
+        A = A + kept.double()
     return R @ torch.linalg.solve(A, K).T
 
 
@@ -39,19 +39,19 @@ def null_space_projector(second_moment: torch.Tensor, threshold: float = 1e-2) -
 
 
 def alphaedit_update(
-    keys: torch.Tensor, residuals: torch.Tensor, projector: torch.Tensor, weight: float, earlier: torch.Tensor | None = None
+    keys: torch.Tensor, residuals: torch.Tensor, projector: torch.Tensor, weight: float, kept: torch.Tensor | None = None
 ) -> torch.Tensor:
     """AlphaEdit: ``Δ = R Kᵀ P (K_p K_pᵀ P + K Kᵀ P + λ I)⁻¹``, so that ``Δ k₀ = 0`` for preserved keys.
 
-    keys: (n, d_in); residuals: (n, d_out); projector: (d_in, d_in); earlier: (d_in, d_in)
-    ``K_p K_pᵀ`` of edits applied before (sequential editing), or None.
+    keys: (n, d_in); residuals: (n, d_out); projector: (d_in, d_in); kept: (d_in, d_in)
+    ``K_p K_pᵀ`` of further keys to keep (edits applied before, other subjects), or None.
     """
     K = keys.double().T
     R = residuals.double().T
     P = projector.double()
     A = K @ K.T @ P + weight * torch.eye(P.shape[0], dtype=torch.float64, device=P.device)
-    if earlier is not None:
-        A = A + earlier.double() @ P
+    if kept is not None:
+        A = A + kept.double() @ P
     # Δ = R Kᵀ P A⁻¹  ⇔  Aᵀ Δᵀ = P K Rᵀ   (P symmetric)
     return torch.linalg.solve(A.T, P @ K @ R.T).T
 

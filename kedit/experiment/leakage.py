@@ -46,18 +46,13 @@ def fitted_prompts(requests: Sequence[EditRequest], kl_prompts: Sequence[str]) -
     return out
 
 
-def scored_prompts(r: EditRequest) -> list[tuple[str, str]]:
-    """(prompt, metric) of every paraphrase and neighbourhood prompt scored for ``r``."""
-    return [(p, "paraphrase") for p in r.paraphrase_prompts] + [(n.prompt, "neighbourhood") for n in r.neighborhood]
-
-
 def find_leaks(requests: Sequence[EditRequest], kl_prompts: Sequence[str] = ()) -> list[Leak]:
     """Scored prompts of ``requests`` that are also prompts they are fitted to (see the module doc)."""
     fitted = fitted_prompts(requests, kl_prompts)
     return [
         Leak(prompt, metric, i, fitted[_norm(prompt)])
         for i, r in enumerate(requests)
-        for prompt, metric in scored_prompts(r)
+        for prompt, metric in r.scored_prompts()
         if _norm(prompt) in fitted
     ]
 

@@ -18,4 +18,4 @@ from kedit.methods.locate import locate_and_edit
 def compute_alphaedit(ctx: EditContext, requests, cfg: AlphaEditConfig):
     moments = ctx.second_moments(cfg.layers)
     projectors = {layer: null_space_projector(moments[layer], cfg.nullspace_threshold) for layer in cfg.layers}
-    return locate_and_edit(ctx, requests, cfg, solve=lambda layer, k, r: alphaedit_update(k, r, projectors[layer], cfg.L2, ctx.earlier.get(layer)))
+    return locate_and_edit(ctx, requests, cfg, solve=lambda layer, k, r, kept: alphaedit_update(k, r, projectors[layer], cfg.L2, kept))

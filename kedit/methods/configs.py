@@ -46,6 +46,10 @@ class LocateEditConfig(MethodConfig):
     group_by: Literal["none", "subject"] = help_field(
         "none", "'subject' optimises one shared value per subject and sums its facts' losses (the -Merge variants)."
     )
+    preserve_subjects: int = help_field(
+        0, "Other subjects whose keys the update keeps: built-in names (none of the batch's, none in its scored prompts) put "
+        "into the batch's edit prompts; 0: none (kedit/editing/preserve.py).", minimum=0)
+    preserve_weight: float = help_field(1.0, "μ: weight of each preserved subject's key against an edit's key in the solve.", minimum=0)
 
     def __post_init__(self):
         if not self.layers or list(self.layers) != sorted(set(self.layers)) or min(self.layers) < 0:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 import torch
 
 from kedit.editing.keys import subject_states
+from kedit.editing.preserve import preserved_moments
 from kedit.editing.requests import EditRequest
 from kedit.methods.configs import LocateEditConfig
 from kedit.methods.context import EditContext
@@ -42,8 +43,19 @@ def residual_gap(loaded, layer: int, current: torch.Tensor, value: torch.Tensor)
 
 
 Gap = Callable[[object, int, torch.Tensor, torch.Tensor], torch.Tensor]  # (loaded, layer, current (n, d), value (n, d)) -> stream move (n, d)
-Solve = Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor]  # (layer, keys (n, d_in), residuals (n, d_out)) -> (d_out, d_in)
-# A solve reads ``ctx.earlier.get(layer)`` (Σ K Kᵀ of edits applied before) to keep earlier edits.
+Solve = Callable[[int, torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+# (layer, keys (n, d_in), residuals (n, d_out), kept (d_in, d_in) or None) -> (d_out, d_in); ``kept``:
+# Σ k kᵀ of keys the update must leave unchanged (see kept_moments).
+
+
+def kept_moments(ctx: EditContext, requests: list[EditRequest], cfg: LocateEditConfig, templates: list[str]) -> dict[int, torch.Tensor]:
+    """Per edited layer, Σ k kᵀ (d_in, d_in) of the keys the solve keeps besides the corpus's:
+    edits applied before (sequential editing, ``ctx.earlier``) and other subjects (``preserve_subjects``)."""
+    kept = dict(ctx.earlier)
+    if cfg.preserve_subjects:
+        others = preserved_moments(ctx.loaded, requests, cfg.layers, templates, cfg.preserve_subjects, cfg.preserve_weight, ctx.seed)
+        kept = {layer: kept[layer] + m if layer in kept else m for layer, m in others.items()}
+    return kept
 
 
 def locate_and_edit(
@@ -69,6 +81,7 @@ def locate_and_edit(
     updates: dict[str, torch.Tensor] = {}
     layer_keys: dict[int, torch.Tensor] = {}
     residual_norms = []
+    kept = kept_moments(ctx, requests, cfg, templates)
     with weights_restored(loaded, paths):  # snapshots first: a weight that cannot be edited is named before any work
         shared = ctx.values(job)
         values = shared.values
@@ -81,7 +94,7 @@ def locate_and_edit(
             share = gap(loaded, last, current, target) * spread(i, len(cfg.layers))  # (n, d) move of the residual stream asked of this layer
             residual = mlp_change(loaded, layer, states["y"][:, 0], share)
             residual_norms.append(float(share.norm(dim=1).mean()))
-            update = solve(layer, keys, residual).float()
+            update = solve(layer, keys, residual, kept.get(layer)).float()
             add_update(loaded, paths[i], update)
             updates[paths[i]] = update
             layer_keys[layer] = keys

@@ -16,5 +16,5 @@ from kedit.methods.locate import locate_and_edit
 
 def compute_memit(ctx: EditContext, requests, cfg: MEMITConfig):
     moments = ctx.second_moments(cfg.layers)
-    return locate_and_edit(ctx, requests, cfg, solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight, ctx.earlier.get(layer)))
+    return locate_and_edit(ctx, requests, cfg, solve=lambda layer, k, r, kept: memit_update(k, r, moments[layer], cfg.mom2_update_weight, kept))
 

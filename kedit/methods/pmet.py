@@ -42,7 +42,7 @@ def compute_pmet(ctx: EditContext, requests, cfg: PMETConfig):
         ctx,
         requests,
         cfg,
-        solve=lambda layer, k, r: memit_update(k, r, moments[layer], cfg.mom2_update_weight, ctx.earlier.get(layer)),
+        solve=lambda layer, k, r, kept: memit_update(k, r, moments[layer], cfg.mom2_update_weight, kept),
         spread=pmet_spread,
         gap=pmet_gap,
     )
