@@ -7,7 +7,8 @@ of its key. Raising λ barely helps (it shrinks every edit alike). Instead the s
 keys of *other subjects in the batch's own prompts*: each of ``count`` names, drawn from
 kedit's built-in name list, takes the place of the subject of one of the batch's edit prompts
 (round robin), and its key at every edited layer joins the solve with weight ``μ``:
-``Δ = R Kᵀ (λC + μ K_p K_pᵀ + K Kᵀ)⁻¹``.
+``Δ = R Kᵀ (λC + μ K_p K_pᵀ + K Kᵀ)⁻¹``. The keys depend on the batch, not on μ, so a
+context reads them once per batch (:meth:`kedit.methods.context.EditContext.other_subject_keys`).
 
 The names are never the batch's subjects and never a name that one of the batch's scored
 prompts (paraphrase, neighbourhood) contains, so no scored prompt is fitted to
@@ -42,10 +43,10 @@ def swapped_requests(requests: Sequence[EditRequest], names: Sequence[str]) -> l
     return [replace(requests[j % len(requests)], subject=name) for j, name in enumerate(names)]
 
 
-def preserved_moments(loaded, requests: Sequence[EditRequest], layers: Sequence[int], templates: Sequence[str],
-                      count: int, weight: float, seed: int = 0) -> dict[int, torch.Tensor]:
-    """Per edited layer, ``μ K_p K_pᵀ`` (d_in, d_in) float64 over ``count`` other subjects' keys (see the module doc)."""
+def preserved_keys(loaded, requests: Sequence[EditRequest], layers: Sequence[int], templates: Sequence[str],
+                   count: int, seed: int = 0) -> dict[int, torch.Tensor]:
+    """Per edited layer, the keys (count, d_in) of ``count`` other subjects in the batch's prompts
+    (see the module doc), averaged over ``templates``; the solve keeps them with weight μ."""
     others = swapped_requests(requests, preserved_names(requests, count, seed))
     states = subject_states(loaded, others, templates, {str(layer): (loaded.arch.mlp_out, layer, "input") for layer in layers})
-    keys = {layer: states[str(layer)].mean(dim=1).double() for layer in layers}  # (count, d_in): averaged over templates
-    return {layer: weight * (k.T @ k) for layer, k in keys.items()}
+    return {layer: states[str(layer)].mean(dim=1) for layer in layers}

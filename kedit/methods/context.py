@@ -16,6 +16,8 @@ from functools import partial
 import torch
 
 from kedit.editing.prefixes import context_templates
+from kedit.editing.preserve import preserved_keys
+from kedit.editing.requests import EditRequest
 from kedit.editing.shared_values import JobValues, SharedValues, ValueJob
 from kedit.editing.values import VALUE_OPTIMISERS
 from kedit.models.load import LoadedModel
@@ -62,6 +64,7 @@ class EditContext:
         self.earlier: dict[int, torch.Tensor] = {}  # per layer Σ K Kᵀ of edits applied so far (sequential editing)
         self.stats_seconds = 0.0  # time spent computing (or loading) second moments
         self._moments: dict[int, SecondMoment] = {}
+        self._other_keys: dict[tuple, dict[int, torch.Tensor]] = {}
         self.prefix_templates: dict[int, list[str]] = templates if templates is not None else {}
 
     def values(self, job: ValueJob) -> JobValues:
@@ -73,6 +76,14 @@ class EditContext:
         if n_tokens not in self.prefix_templates:
             self.prefix_templates[n_tokens] = context_templates(self.loaded, n_tokens=n_tokens, seed=self.seed)
         return self.prefix_templates[n_tokens]
+
+    def other_subject_keys(self, requests: Sequence[EditRequest], layers: Sequence[int], templates: Sequence[str], count: int) -> dict[int, torch.Tensor]:
+        """Per layer, (count, d_in) keys of other subjects in the batch's prompts
+        (:func:`kedit.editing.preserve.preserved_keys`), read once per batch and setting."""
+        key = (tuple(requests), tuple(layers), tuple(templates), count)
+        if key not in self._other_keys:
+            self._other_keys = {key: preserved_keys(self.loaded, requests, layers, templates, count, self.seed)}  # one batch's at a time
+        return self._other_keys[key]
 
     def remember(self, keys: dict[int, torch.Tensor]) -> None:
         """Keep an applied edit's (n, d_in) keys per layer, so later solves preserve it (sequential editing)."""

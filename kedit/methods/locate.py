@@ -24,7 +24,6 @@ from collections.abc import Callable
 import torch
 
 from kedit.editing.keys import subject_states
-from kedit.editing.preserve import preserved_moments
 from kedit.editing.requests import EditRequest
 from kedit.methods.configs import LocateEditConfig
 from kedit.methods.context import EditContext
@@ -53,8 +52,9 @@ def kept_moments(ctx: EditContext, requests: list[EditRequest], cfg: LocateEditC
     edits applied before (sequential editing, ``ctx.earlier``) and other subjects (``preserve_subjects``)."""
     kept = dict(ctx.earlier)
     if cfg.preserve_subjects:
-        others = preserved_moments(ctx.loaded, requests, cfg.layers, templates, cfg.preserve_subjects, cfg.preserve_weight, ctx.seed)
-        kept = {layer: kept[layer] + m if layer in kept else m for layer, m in others.items()}
+        for layer, k in ctx.other_subject_keys(requests, cfg.layers, templates, cfg.preserve_subjects).items():
+            m = cfg.preserve_weight * (k.double().T @ k.double())  # μ K_p K_pᵀ (d_in, d_in)
+            kept[layer] = kept[layer] + m if layer in kept else m
     return kept
 
 

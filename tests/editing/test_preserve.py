@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kedit.data.subjects import load_names
-from kedit.editing.preserve import preserved_moments, preserved_names, swapped_requests
+from kedit.editing.preserve import preserved_keys, preserved_names, swapped_requests
 from kedit.editing.requests import make_requests
 from kedit.methods import apply_edit, get_method, restore
 from tests.tiny import TINY_HP, ctx_for, make_tiny, mlp_outputs
@@ -32,18 +32,20 @@ def test_each_name_takes_the_place_of_one_edit_subject_in_turn(raw_requests):
     ]
 
 
-def test_the_moment_is_the_weighted_sum_of_outer_products(tokenizer, raw_requests):
+def test_the_keys_are_the_other_subjects_keys_read_once_per_batch(tokenizer, raw_requests, corpus):
+    from kedit.editing.keys import compute_keys
+
     tiny = make_tiny("llama", tokenizer)
     reqs = make_requests(raw_requests)
-    one = preserved_moments(tiny, reqs, [1, 2], ["{}"], 12, 1.0)
-    three = preserved_moments(tiny, reqs, [1, 2], ["{}"], 12, 3.0)
+    keys = preserved_keys(tiny, reqs, [1, 2], ["{}"], 12)
+    others = swapped_requests(reqs, preserved_names(reqs, 12))
     for layer in (1, 2):
-        m = one[layer]
-        assert m.shape == (tiny.model.config.intermediate_size,) * 2 and m.dtype == torch.float64
-        torch.testing.assert_close(m, m.T)
-        assert torch.linalg.eigvalsh(m).min() > -1e-9 * m.abs().max()
-        assert torch.linalg.matrix_rank(m) <= 12
-        torch.testing.assert_close(three[layer], 3 * m)
+        assert keys[layer].shape == (12, tiny.model.config.intermediate_size)
+        torch.testing.assert_close(keys[layer], compute_keys(tiny, others, layer, ["{}"]))
+    ctx = ctx_for(tiny, corpus)
+    first = ctx.other_subject_keys(reqs, [1, 2], ["{}"], 12)
+    assert ctx.other_subject_keys(reqs, [1, 2], ["{}"], 12) is first
+    assert ctx.other_subject_keys(reqs[:2], [1, 2], ["{}"], 12) is not first
 
 
 @pytest.mark.parametrize(("method", "at_most"), [("MEMIT", 0.5), ("PMET", 0.5), ("AlphaEdit", 0.95)])
