@@ -12,7 +12,8 @@ context reads them once per batch (:meth:`kedit.methods.context.EditContext.othe
 
 The names are never the batch's subjects and never a name that one of the batch's scored
 prompts (paraphrase, neighbourhood) contains, so no scored prompt is fitted to
-(:mod:`kedit.experiment.leakage`). Keys are read on the unedited model.
+(:mod:`kedit.experiment.leakage`). Keys are read on the model as the batch finds it: the
+unedited one, or (sequential editing) the one earlier batches have edited.
 """
 
 from __future__ import annotations
