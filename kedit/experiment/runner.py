@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from kedit.editing.values import NonFiniteError
@@ -37,6 +37,7 @@ from kedit.provenance import code_fingerprint
 from kedit.report.build import build_report, write_report
 from kedit.spec.model import Spec
 from kedit.stats.corpus import CorpusError, get_corpus
+from kedit.stats.precision import resolve
 from kedit.util import WriteError, sha256
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def _run(spec: Spec, store: CellStore, resume: bool, echo, started: float) -> No
     with _timed(timings, "load_s"):
         loaded = _input(load_model, **asdict(spec.model))  # the model section's fields are load_model's arguments
         corpus = _input(get_corpus, spec.statistics.corpus)
+    spec = resolved_precision(spec, loaded)
     check_layers(spec, loaded.n_layers)
     batches = plan(spec, data, {"code": code_fingerprint(), "model": loaded.fingerprint, "corpus": corpus.fingerprint})
     cells = [c for b in batches for c in b.cells]
@@ -140,6 +142,12 @@ class Session:
         self.store.write(record)
         self.echo(f"[{self.number[cell.key]}/{len(self.number)}] {cell.title}: {_shown(scores)} ({wall:.1f} s)")
         return record
+
+
+def resolved_precision(spec: Spec, loaded) -> Spec:
+    """``spec`` with its statistics precision resolved on the loaded model's device (``auto``
+    becomes what it means there), so that cell keys and the report record what was run."""
+    return replace(spec, statistics=replace(spec.statistics, precision=resolve(spec.statistics.precision, loaded.device).name))
 
 
 def _shown(scores: Scores) -> str:

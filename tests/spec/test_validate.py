@@ -54,6 +54,7 @@ EXPECTED = {
     "unknown_conflicts_policy.yaml": (4, "/dataset/conflicts", "'ignore' is not one of ['drop', 'error', 'keep_first', 'keep_last', 'warn']", 1),
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of", 1),
     "unknown_row_format.yaml": (4, "/dataset/format", "'mquake' is not one of ['auto', 'counterfact', 'easyedit', 'kedit', 'zsre']", 1),
+    "unknown_statistics_precision.yaml": (4, "/statistics/precision", "'float16' is not one of ['auto', 'float32', 'bfloat16']", 1),
     "unknown_top_level_key.yaml": (4, "/batch_size", "unknown key 'batch_size'", 1),
 }
 
