@@ -4,7 +4,13 @@
 
 - ``timing``: the pass over ``--samples`` windows (layers ``--layers``), each precision
   ``--repeats`` times, interleaved, each in its own process with an empty statistics cache;
-  the load average is read before and after each pass (the machine is shared).
+  wall and CPU seconds (all threads) of the pass, and the load average before and after it
+  (the machine is shared: CPU seconds are what other jobs disturb least).
+- ``paired``: one batch of the pass (8 windows), the precisions alternating batch by batch in
+  one process, ``--pairs`` times: a load that comes and goes hits both alike, so the median
+  ratio is the speed-up the shared machine lets through most fairly. ``--threads 1`` keeps the
+  pass off the other jobs' cores' barriers (two threads on a shared 2-core machine wait for
+  each other at every parallel region, whichever precision runs).
 - ``error``: per layer, the relative Frobenius distance ‖C_bf16 − C_f32‖ / ‖C_f32‖ of the
   moments the timed passes made, beside the float32 sampling difference between 1000 and 2000
   windows (both read from the statistics cache, computed there if absent): the tolerance the
@@ -15,8 +21,9 @@
 - ``cell``: MEMIT on the whole distinct-subject set (100 edits) with each precision: the same
   target values (optimised once) and the same unedited scores, only C differs.
 
-Each part's results replace that part's in ``benchmarks/results/<out>.json``; ``<out>.md`` is
-written from all of them.
+Each part's results replace that part's in ``benchmarks/results/<out>.json``, except the timed
+and the paired passes, which are added to those of earlier sessions (the load differs from one to the next);
+``<out>.md`` is written from all of them.
 """
 
 from __future__ import annotations
@@ -56,31 +63,65 @@ def child(args) -> dict:
     from kedit.stats.moments import accumulate
     from kedit.stats.precision import PRECISIONS as HOW
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     loaded = load_model(args.model)
     corpus = get_corpus()
     layers = [int(x) for x in args.layers.split(",")]
     load_before = os.getloadavg()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     sums = accumulate(loaded, corpus, layers, args.samples, 128, batch_size=8, progress=False, precision=HOW[args.precision])
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     torch.save({layer: (total / count).float() for layer, (total, count) in sums.items()}, args.save)
-    return {"precision": args.precision, "samples": args.samples, "tokens": sums[layers[0]][1], "pass_s": seconds,
+    return {"precision": args.precision, "samples": args.samples, "tokens": sums[layers[0]][1], "pass_s": seconds, "cpu_s": cpu, "threads": torch.get_num_threads(),
             "load_before": load_before, "load_after": os.getloadavg()}
 
 
 def timing(args) -> list[dict]:
+    """Each precision ``args.repeats`` times, interleaved, each pass in a process of its own."""
     WORK.mkdir(exist_ok=True)
-    rows = []
+    rows, session = [], time.strftime("%Y-%m-%d %H:%M")
     for repeat in range(args.repeats):
         for p in PRECISIONS:  # interleaved: a load that drifts hits both precisions alike
             save = WORK / f"{p}-{repeat}.pt"
             os.environ["KEDIT_CACHE"] = _cache_with_models()
             row = run_child(ROOT / "benchmarks" / "bench_stats_precision.py",
-                            ["--child", "--model", args.model, "--layers", args.layers, "--samples", str(args.samples), "--precision", p, "--save", str(save)])
+                            ["--child", "--model", args.model, "--layers", args.layers, "--samples", str(args.samples), "--precision", p, "--save", str(save),
+                             *(["--threads", str(args.threads)] if args.threads else [])])
             os.environ.pop("KEDIT_CACHE")
-            rows.append(row | {"repeat": repeat, "moments": str(save)})
+            rows.append(row | {"repeat": repeat, "moments": str(save), "session": session})
             print(f"{p} #{repeat}: {row['pass_s']:.1f} s, load {row['load_before'][0]:.2f} -> {row['load_after'][0]:.2f}", flush=True)
     return rows
+
+
+def paired(args) -> dict:
+    import statistics
+
+    import torch
+
+    from kedit.models import load_model
+    from kedit.stats.corpus import get_corpus
+    from kedit.stats.moments import accumulate
+    from kedit.stats.precision import PRECISIONS as HOW
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    loaded = load_model(args.model)
+    corpus = get_corpus()
+    layers = [int(x) for x in args.layers.split(",")]
+    seconds = {p: [] for p in PRECISIONS}
+    load_before = os.getloadavg()
+    for i in range(args.pairs + 1):  # the first pair warms up (oneDNN primitives, allocator) and is not counted
+        for p in PRECISIONS:
+            t = time.perf_counter()
+            accumulate(loaded, corpus, layers, 8, 128, batch_size=8, progress=False, precision=HOW[p])
+            if i:
+                seconds[p].append(time.perf_counter() - t)
+    median = {p: statistics.median(s) for p, s in seconds.items()}
+    out = {"pairs": args.pairs, "threads": torch.get_num_threads(), "median_s": median, "speedup": median["float32"] / median["bfloat16"], "seconds": seconds,
+           "load_before": load_before, "load_after": os.getloadavg(), "session": time.strftime("%Y-%m-%d %H:%M")}
+    print(out, flush=True)
+    return out
 
 
 def _relative(a, b) -> float:
@@ -181,13 +222,23 @@ def cell(args) -> list[dict]:
 
 
 def markdown(res: dict, name: str) -> str:
-    md = [f"# Statistics precision on {name}: float32 against bfloat16", ""]
+    md = [f"# Statistics precision on {name}: float32 against bfloat16", "",
+          "float32: the forward in the model's dtype, the keys' products kᵀk in float32; bfloat16: the forward under torch.autocast, the products",
+          "in bfloat16; float64 sums either way (`kedit/stats/precision.py`). Times are of a shared machine: the load average beside each says how",
+          "shared. Two torch threads on 2 busy cores wait for each other at every parallel region, whichever the precision, so the 1-thread rows",
+          "and the paired batches show the speed of the arithmetic most faithfully.", ""]
     if "timing" in res:
         md += ["## The pass: 1000 windows of 128 tokens, layers " + res["layers"], "",
-               "Each pass in its own process on an empty statistics cache, the precisions interleaved; load average (1 min) before → after.", "",
-               "| precision | repeat | seconds | tokens/s | load |", "|---|---|---|---|---|"]
-        md += [f"| {r['precision']} | {r['repeat'] + 1} | {r['pass_s']:.1f} | {r['tokens'] / r['pass_s']:.0f} | {r['load_before'][0]:.2f} → {r['load_after'][0]:.2f} |" for r in res["timing"]]
+               "Each pass in its own process on an empty statistics cache, the precisions interleaved; CPU seconds over all threads;",
+               "load average (1 min) before → after.", "",
+               "| session started | threads | precision | repeat | wall s | CPU s | tokens/s | load |", "|---|---|---|---|---|---|---|---|"]
+        md += [f"| {r['session']} | {r['threads']} | {r['precision']} | {r['repeat'] + 1} | {r['pass_s']:.1f} | {r['cpu_s']:.1f} | {r['tokens'] / r['pass_s']:.0f} | {r['load_before'][0]:.2f} → {r['load_after'][0]:.2f} |"
+               for r in res["timing"]]
         md.append("")
+    for r in res.get("paired", []):
+        md += [(f"Paired ({r['session']}, {r['threads']} thread(s)): one batch of 8 windows at a time, the precisions alternating, {r['pairs']} batches each in one process: "
+                f"median {r['median_s']['float32']:.2f} s float32, {r['median_s']['bfloat16']:.2f} s bfloat16, **{r['speedup']:.2f}x**; "
+                f"load {r['load_before'][0]:.2f} → {r['load_after'][0]:.2f}."), ""]
     if "error" in res:
         md += ["## How far the moments are apart (relative Frobenius distance per layer)", "",
                "| layer | bf16 vs f32 (1000 windows) | f32 1000 vs 2000 windows (accepted) | bf16 1000 vs f32 2000 | f32 pass vs f32 cache | bf16 run vs bf16 run |",
@@ -207,6 +258,7 @@ def markdown(res: dict, name: str) -> str:
         md.append("")
     if "cell" in res:
         md += ["## MEMIT on the 100 distinct-subject edits (same target values; only C differs)", "",
+               "statistics s: read from the cache (float32, computed earlier) or computed in the cell (bfloat16), under the load of the time.", "",
                "| precision | efficacy | paraphrase | specificity | exact | statistics s |", "|---|---|---|---|---|---|"]
         md += [f"| {r['precision']} | {r['metrics']['efficacy']:.3f} | {r['metrics']['paraphrase']:.3f} | {r['metrics']['specificity']:.3f} | {r['metrics']['efficacy_exact']:.3f} | {r['statistics_s']:.1f} |"
                for r in res["cell"]]
@@ -221,7 +273,9 @@ def main() -> None:
     p.add_argument("--layers", default="4,5,6,7,8")
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--parts", nargs="+", default=["timing", "error", "run", "cell"], choices=["timing", "error", "run", "cell"])
+    p.add_argument("--pairs", type=int, default=20, help="batches of each precision in the paired part")
+    p.add_argument("--threads", type=int, help="torch threads of the timed and paired passes (default: torch's)")
+    p.add_argument("--parts", nargs="+", default=["timing", "paired", "error", "run", "cell"], choices=["timing", "paired", "error", "run", "cell"])
     p.add_argument("--out", default="stats_precision_smollm2-135m")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--precision", help=argparse.SUPPRESS)
@@ -234,7 +288,10 @@ def main() -> None:
     res = json.loads(path.read_text()) if path.exists() else {}
     res |= {"machine": machine() | {"cpu_capabilities": _bf16_capabilities()}, "layers": args.layers}
     for part in args.parts:
-        res[part] = error(args, res["timing"]) if part == "error" else {"timing": timing, "run": run, "cell": cell}[part](args)
+        if part in ("timing", "paired"):  # kept with those of earlier sessions
+            res[part] = res.get(part, []) + ([paired(args)] if part == "paired" else timing(args))
+        else:
+            res[part] = error(args, res["timing"][-2 * args.repeats:]) if part == "error" else {"run": run, "cell": cell}[part](args)
         res[f"{part}_date"] = time.strftime("%Y-%m-%d %H:%M")
         path.write_text(json.dumps(res, indent=1) + "\n")  # after each part: an interrupted run keeps what it measured
     (RESULTS / f"{args.out}.md").write_text(markdown(res, args.model))

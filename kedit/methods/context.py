@@ -31,7 +31,7 @@ class StatsSettings:
     n_samples: int = 1000  # windows of max_length tokens (the spec's default, kedit.spec.model.StatisticsSection)
     max_length: int = 128
     batch_size: int = 8
-    precision: str = "float32"  # a key of kedit.stats.precision.PRECISIONS or "auto" (resolved on the model's device)
+    precision: str = "float32"  # a key of kedit.stats.precision.PRECISIONS or "auto" (resolved on the model's device); the spec's default is auto, resolved by kedit run
 
 
 def value_store(loaded: LoadedModel, keep: bool = False, optimiser: str = "batched", tokens_per_pass: int = 2048, progress: bool = True) -> SharedValues:
