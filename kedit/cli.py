@@ -292,7 +292,8 @@ def _loaded(model):
 @click.option("--layers", help="Comma-separated layers (default: every layer the spec's methods edit).")
 @click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 1000).")
 @click.option("--corpus", help="Corpus (default: the spec's, else wikipedia-sample).")
-def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus: str | None) -> None:
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), help="Precision of the pass (default: the spec's, else the spec default).")
+def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus: str | None, precision: str | None) -> None:
     """Compute and cache E[k kᵀ] for TARGET (a spec file or a model name).
 
     Interrupted passes resume from checkpointed partial sums. Launched with
@@ -330,12 +331,14 @@ def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus
         except CorpusError as e:
             raise InputError(str(e)) from None
         try:
-            result = second_moments(loaded, source, wanted, n_samples or settings.n_samples, settings.max_length, settings.batch_size)
+            result = second_moments(
+                loaded, source, wanted, n_samples or settings.n_samples, settings.max_length, settings.batch_size, precision=precision or settings.precision
+            )
         except NonFiniteError as e:  # the model overflows in its dtype: a choice of the user's
             raise InputError(str(e)) from None
         if not distributed or dist.get_rank() == 0:
             for layer, stat in result.items():
-                click.echo(f"layer {layer}: {stat.count} tokens, {stat.key.module}, cached ({stat.key.digest()})")
+                click.echo(f"layer {layer}: {stat.count} tokens, {stat.key.module}, {stat.key.precision}, cached ({stat.key.digest()})")
     finally:
         if distributed:
             dist.destroy_process_group()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from kedit.editing.values import NonFiniteError
@@ -38,6 +38,7 @@ from kedit.provenance import code_fingerprint
 from kedit.report.build import build_report, write_report
 from kedit.spec.model import Spec
 from kedit.stats.corpus import CorpusError, get_corpus
+from kedit.stats.precision import resolve
 from kedit.util import WriteError, sha256
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def _run(spec: Spec, store: CellStore, resume: bool, echo, started: float) -> No
     with _timed(timings, "load_s"):
         loaded = _input(load_model, **asdict(spec.model))  # the model section's fields are load_model's arguments
         corpus = _input(get_corpus, spec.statistics.corpus)
+    spec = resolved_precision(spec, loaded)
     check_layers(spec, loaded.n_layers)
     batches = plan(spec, data, {"code": code_fingerprint(), "model": loaded.fingerprint, "corpus": corpus.fingerprint})
     check_no_leaks(_fitted_batches(batches, data))
@@ -153,6 +155,12 @@ def _first_of_each_key(cells: tuple[Cell, ...]) -> list[Cell]:
     for c in cells:
         first.setdefault(c.key, c)
     return list(first.values())
+
+
+def resolved_precision(spec: Spec, loaded) -> Spec:
+    """``spec`` with its statistics precision resolved on the loaded model's device (``auto``
+    becomes what it means there), so that cell keys and the report record what was run."""
+    return replace(spec, statistics=replace(spec.statistics, precision=resolve(spec.statistics.precision, loaded.device).name))
 
 
 def _shown(scores: Scores) -> str:

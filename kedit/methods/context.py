@@ -33,6 +33,7 @@ class StatsSettings:
     n_samples: int = 1000  # windows of max_length tokens (the spec's default, kedit.spec.model.StatisticsSection)
     max_length: int = 128
     batch_size: int = 8
+    precision: str = "float32"  # a key of kedit.stats.precision.PRECISIONS or "auto" (resolved on the model's device); the spec's default is auto, resolved by kedit run
 
 
 def value_store(loaded: LoadedModel, keep: bool = False, optimiser: str = "batched", tokens_per_pass: int = 2048, progress: bool = True) -> SharedValues:
@@ -103,6 +104,6 @@ class EditContext:
                 raise ValueError("this method needs second-moment statistics but no corpus was given")
             s = self.stats_settings
             t = time.perf_counter()
-            self._moments.update(second_moments(self.loaded, s.corpus, missing, s.n_samples, s.max_length, s.batch_size, progress=self.progress))
+            self._moments.update(second_moments(self.loaded, s.corpus, missing, s.n_samples, s.max_length, s.batch_size, progress=self.progress, precision=s.precision))
             self.stats_seconds += time.perf_counter() - t
         return {layer: self._moments[layer].moment.to(self.loaded.device) for layer in layers}

@@ -2,7 +2,7 @@
 
 A statistics repository is a Hub *dataset* repo holding the cached ``.pt`` files (each
 carries its own key: model fingerprint, module, corpus fingerprint, sample count, length,
-dtype) and a card that lists them. Importing refuses a file whose model fingerprint is
+dtype, precision) and a card that lists them. Importing refuses a file whose model fingerprint is
 not the loaded model's: statistics of other weights would silently give wrong edits.
 """
 
@@ -52,7 +52,7 @@ def cached_files(model_fingerprint: str, root: Path | None = None) -> list[Path]
 
 def card(keys: list[StatsKey], model_name: str) -> str:
     """The README.md of a statistics repository: Hub metadata, the model fingerprints, one row per file."""
-    rows = "\n".join(f"| `{k.module}` | {k.n_samples} | {k.max_length} | {k.dtype} | `{k.corpus_fingerprint[:16]}` |" for k in keys)
+    rows = "\n".join(f"| `{k.module}` | {k.n_samples} | {k.max_length} | {k.dtype} | {k.precision} | `{k.corpus_fingerprint[:16]}` |" for k in keys)
     fingerprints = sorted({k.model_fingerprint for k in keys})
     meta = {"license": "cc-by-sa-4.0", "tags": ["kedit", "memit", "knowledge-editing", "second-moment-statistics"], "pretty_name": f"kedit statistics for {model_name}"}
     front = "\n".join(f"{k}: {json.dumps(v)}" for k, v in meta.items())
@@ -68,8 +68,8 @@ whose weight fingerprint differs from:
 
 {chr(10).join(f"- `{fp}`" for fp in fingerprints)}
 
-| module | windows | tokens per window | dtype | corpus fingerprint |
-|---|---|---|---|---|
+| module | windows | tokens per window | dtype | precision | corpus fingerprint |
+|---|---|---|---|---|---|
 {rows}
 
 The default corpus (`wikipedia-sample`) is English Wikipedia text (CC BY-SA), hence the license.

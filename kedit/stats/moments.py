@@ -1,9 +1,10 @@
 """Second moments of keys, ``C = E[k kᵀ]`` over a text corpus, cached on disk.
 
 The corpus is packed into windows of ``max_length`` tokens; one pass reads the keys of
-every requested layer (the forward stops after the deepest one) and accumulates
-``Σ k kᵀ`` in float64. A result is cached per layer under a key of (model fingerprint,
-module path, corpus fingerprint, sample count, max length, dtype) and written atomically
+every requested layer (the forward stops after the deepest one, run and multiplied in the
+pass's precision, :mod:`kedit.stats.precision`) and accumulates ``Σ k kᵀ`` in float64. A
+result is cached per layer under a key of (model fingerprint, module path, corpus
+fingerprint, sample count, max length, dtype, precision) and written atomically
 with a content checksum (``sha256`` in the file, over key, moment and count) and checked on
 load: an unreadable, altered or non-finite cache file is reported and recomputed, never used.
 
@@ -29,6 +30,7 @@ from kedit.models.architecture import layer_module
 from kedit.models.hooks import record, run_stopping
 from kedit.paths import cache_dir
 from kedit.stats.corpus import Corpus
+from kedit.stats.precision import PRECISIONS, Precision, resolve
 from kedit.editing.values import NonFiniteError
 from kedit.util import WriteError, atomic_path, canonical_json, sha256
 
@@ -45,6 +47,16 @@ class StatsKey:
     n_samples: int  # windows of max_length tokens
     max_length: int
     dtype: str  # dtype the model ran in
+    precision: str = "float32"  # the pass's precision, a key of kedit.stats.precision.PRECISIONS (never "auto")
+
+    def to_dict(self) -> dict:
+        """The key as stored in its file and hashed into its name: every field, except a
+        ``float32`` precision, which is left out so that files written before precisions
+        existed (all float32) keep their names and keys; any other precision is in both."""
+        out = asdict(self)
+        if out["precision"] == "float32":
+            del out["precision"]
+        return out
 
     def digest(self) -> str:
         """32 hex characters naming this key in the cache.
@@ -54,7 +66,7 @@ class StatsKey:
         ``json.dumps(..., sort_keys=True)`` with its default separators and ASCII escaping.
         Keep this bit-identical, or every existing cache is silently recomputed.
         """
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -138,7 +150,7 @@ def _load(path: Path, key: StatsKey) -> SecondMoment | None:
         return None
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        if blob["key"] != asdict(key):
+        if blob["key"] != key.to_dict():
             raise ValueError("its key does not match")
         stat = SecondMoment(moment=blob["moment"], count=int(blob["count"]), key=key)
         problem = content_problem(blob)
@@ -157,7 +169,7 @@ def _load(path: Path, key: StatsKey) -> SecondMoment | None:
 
 
 def _save(path: Path, stat: SecondMoment) -> None:
-    _save_torch(path, {"key": asdict(stat.key), "moment": stat.moment, "count": stat.count})
+    _save_torch(path, {"key": stat.key.to_dict(), "moment": stat.moment, "count": stat.count})
 
 
 def _sum_over_ranks(t: torch.Tensor) -> torch.Tensor:
@@ -227,8 +239,12 @@ def accumulate(
     progress: bool = True,
     checkpoint: Path | None = None,
     checkpoint_every: int = 25,
+    precision: Precision = PRECISIONS["float32"],
 ) -> dict[int, tuple[torch.Tensor, int]]:
     """One pass over ``n_samples`` windows: per layer (Σ k kᵀ float64 (d_in, d_in), token count).
+
+    The forward runs in ``precision`` and each batch's keys (n_tokens, d_in) are multiplied in
+    its key dtype; the products are summed in float64.
 
     Under ``torch.distributed`` rank ``r`` of ``w`` takes windows ``i ≡ r (mod w)`` and the
     sums are all-reduced at the end. With ``checkpoint`` the running sums are saved every
@@ -252,11 +268,11 @@ def accumulate(
             ids[i, : len(w)] = torch.tensor(w)
             mask[i, : len(w)] = 1
         ids, mask = ids.to(loaded.device), mask.to(loaded.device)
-        with record(reads, stop_at=deepest) as seen:
+        with record(reads, stop_at=deepest) as seen, precision.forward(loaded.device):
             run_stopping(lambda: model(input_ids=ids, attention_mask=mask))
         real = mask.bool()
         for layer in layers:
-            k = seen[layer][real.to(seen[layer].device)].float()  # (n_tokens, d_in)
+            k = seen[layer][real.to(seen[layer].device)].to(precision.keys)  # (n_tokens, d_in)
             s = (k.T @ k).double().cpu()
             state.sums[layer] = state.sums[layer] + s if layer in state.sums else s
         state.count += int(real.sum())
@@ -301,15 +317,19 @@ def second_moments(
     batch_size: int = 8,
     root: Path | None = None,
     progress: bool = True,
+    precision: str = "float32",
 ) -> dict[int, SecondMoment]:
     """``E[k kᵀ]`` of the MLP-output-projection input at each layer, from cache where possible.
 
-    Missing layers are computed in one pass (resumable: partial sums are checkpointed next to
-    the cache); under ``torch.distributed`` every rank computes its shard and rank 0 writes.
+    ``precision``: a key of :data:`kedit.stats.precision.PRECISIONS` or ``"auto"``, resolved on
+    the model's device; the resolved name is part of each key. Missing layers are computed in
+    one pass (resumable: partial sums are checkpointed next to the cache); under
+    ``torch.distributed`` every rank computes its shard and rank 0 writes.
     """
     dtype = str(next(loaded.model.parameters()).dtype).removeprefix("torch.")
+    how = resolve(precision, loaded.device)
     keys = {
-        layer: StatsKey(loaded.fingerprint, loaded.arch.mlp_out.format(layer), corpus.fingerprint, n_samples, max_length, dtype)
+        layer: StatsKey(loaded.fingerprint, loaded.arch.mlp_out.format(layer), corpus.fingerprint, n_samples, max_length, dtype, how.name)
         for layer in layers
     }
     out = {layer: _load(cache_path(keys[layer], root), keys[layer]) for layer in layers}
@@ -319,7 +339,7 @@ def second_moments(
         first = cache_path(keys[missing[0]], root)
         tag = sha256("".join(keys[layer].digest() for layer in missing))[:16]  # = sha256 of the UTF-8 bytes, as before
         checkpoint = first.parent / f"partial-{tag}-rank{rank}of{world}.pt"
-        for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress, checkpoint).items():
+        for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress, checkpoint, precision=how).items():
             stat = SecondMoment(moment=(total / count).float(), count=count, key=keys[layer])
             if not torch.isfinite(stat.moment).all():
                 checkpoint.unlink(missing_ok=True)

@@ -92,6 +92,28 @@ def test_a_changed_kedit_reuses_no_cell(project, monkeypatch):
     assert len(list((where / "cells").glob("*.json"))) == 2 * 4
 
 
+def test_auto_statistics_precision_is_resolved_recorded_and_part_of_every_cells_key(project, monkeypatch):
+    """``auto`` becomes what it means on the model's device: the report's spec records that, and
+    the same spec where ``auto`` means another precision (another machine) reuses no cell."""
+    import torch
+
+    spec = yaml.safe_load(project.read_text())
+    spec["statistics"]["precision"] = "auto"
+    project.write_text(yaml.safe_dump(spec))
+    runs = {}
+    for capabilities, expected in (({}, "float32"), ({"avx512_bf16": True}, "bfloat16")):
+        monkeypatch.setattr(torch.cpu, "get_capabilities", lambda caps=capabilities: caps)
+        res = _run(["run", str(project)])
+        assert res.exit_code == 0 and "resuming" not in res.output, res.output
+        (where,) = (project.parent / "reports").iterdir()  # the spec as written is the same: one report folder
+        runs[expected] = json.loads((where / "report.json").read_text())
+        assert runs[expected]["spec"]["statistics"]["precision"] == expected
+    assert len(list((where / "cells").glob("*.json"))) == 2 * 2 * 2, "each precision's cells, none reused"
+    assert {c["key"] for c in runs["float32"]["cells"]}.isdisjoint(c["key"] for c in runs["bfloat16"]["cells"])
+    cached = [torch.load(f, weights_only=True)["key"] for f in (project.parent / "cache" / "stats").rglob("model.*.pt")]
+    assert sorted(k.get("precision", "float32") for k in cached) == ["bfloat16"] * 2 + ["float32"] * 2  # layers 1 and 2
+
+
 def test_report_rerenders_and_diff_compares(project):
     assert _run(["run", str(project)]).exit_code == 0
     (where,) = (project.parent / "reports").iterdir()

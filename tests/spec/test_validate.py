@@ -54,6 +54,7 @@ EXPECTED = {
     "unknown_conflicts_policy.yaml": (4, "/dataset/conflicts", "'ignore' is not one of ['drop', 'error', 'keep_first', 'keep_last', 'warn']", 1),
     "unknown_method.yaml": (4, "/methods/0/name", "'ROME9' is not one of", 1),
     "unknown_row_format.yaml": (4, "/dataset/format", "'mquake' is not one of ['auto', 'counterfact', 'easyedit', 'kedit', 'zsre']", 1),
+    "unknown_statistics_precision.yaml": (4, "/statistics/precision", "'float16' is not one of ['auto', 'float32', 'bfloat16']", 1),
     "unknown_top_level_key.yaml": (4, "/batch_size", "unknown key 'batch_size'", 1),
     "sweep_empty_list.yaml": (6, "/methods/0/sweep/mom2_update_weight", "a sweep of mom2_update_weight lists at least one value", 1),
     "sweep_key_also_in_hparams.yaml": (7, "/methods/0/hparams/L2", "'L2' is swept (sweep.L2) and fixed here too", 1),

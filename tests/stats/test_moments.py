@@ -105,8 +105,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_under_torchrun_give_the_single_process_statistics(tmp_path, tiny_model_dir, corpus_file):
-    args = ["stats", "compute", str(tiny_model_dir), "--layers", "1,3", "--corpus", str(corpus_file), "--n-samples", "24"]
+# float32: the ranks' float64 sums are added in another order, then stored float32: measured at most
+# 1.5e-11 (0.015 % of the tolerance). bfloat16: each rank batches other windows together, and a
+# batch's bfloat16 forward and product round differently with its company: measured at most
+# 3.2e-7 absolute on entries up to 1.6e-4 (0.14 % in Frobenius norm). A window counted twice or
+# lost moves entries by ~1/24 (the largest by ~7e-6).
+SHARDED = {"float32": {"rtol": 1e-5, "atol": 1e-7}, "bfloat16": {"rtol": 1e-2, "atol": 1e-6}}
+
+
+@pytest.mark.parametrize("precision", sorted(SHARDED))
+def test_two_processes_under_torchrun_give_the_single_process_statistics(tmp_path, tiny_model_dir, corpus_file, precision):
+    args = ["stats", "compute", str(tiny_model_dir), "--layers", "1,3", "--corpus", str(corpus_file), "--n-samples", "24", "--precision", precision]
     single, double = tmp_path / "single", tmp_path / "double"
     env = os.environ | {"HF_HUB_OFFLINE": "1"}
     subprocess.run([sys.executable, "-m", "kedit.cli", *args], check=True, env=env | {"KEDIT_CACHE": str(single)}, capture_output=True)
@@ -120,9 +129,7 @@ def test_two_processes_under_torchrun_give_the_single_process_statistics(tmp_pat
     assert set(a) == set(b) == {"model.layers.1.mlp.down_proj", "model.layers.3.mlp.down_proj"}
     for module in a:
         assert a[module][1] == b[module][1], "every token is counted once across the two ranks"
-        # the ranks' float64 sums are added in another order, then stored float32: measured at most
-        # 1.5e-11 (0.015 % of the tolerance); a window counted twice or lost moves entries ~1/24
-        torch.testing.assert_close(a[module][0], b[module][0], rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(a[module][0], b[module][0], **SHARDED[precision])
     assert len(list(double.rglob("*.pt"))) == 2, "written once, by rank 0, and no partial file left behind"
 
 
@@ -259,3 +266,44 @@ def test_a_cache_that_cannot_be_written_is_reported_and_the_values_used(llama, t
     with caplog.at_level(logging.WARNING):
         got = second_moments(llama, _corpus(tmp_path), [1], 4, 12, root=tmp_path / "s", progress=False)
     assert got[1].count > 0 and "cannot write the statistics cache" in caplog.text and "No space left" in caplog.text
+
+
+# --- precision: a bfloat16 moment is cached apart from a float32 one, never read as one --------------
+
+
+def test_a_float32_key_names_and_stores_as_before_precisions_and_a_bfloat16_key_differs():
+    f32 = StatsKey("f" * 40 + "é", "model.layers.4.mlp.down_proj", "c" * 64, 2000, 128, "float32")
+    bf16 = StatsKey(*list(f32.to_dict().values()), precision="bfloat16")
+    assert f32.precision == "float32" and f32.digest() == "fe17fd7ac0b6e61e62626908d4ae8c6c", "the name caches on disk already have"
+    assert "precision" not in f32.to_dict(), "the key stored in a float32 file is the one files before precisions hold"
+    assert bf16.to_dict() == f32.to_dict() | {"precision": "bfloat16"}
+    assert bf16.digest() != f32.digest() and cache_path(bf16, Path("/c")) != cache_path(f32, Path("/c"))
+
+
+@pytest.mark.parametrize(("first", "then"), [("bfloat16", "float32"), ("float32", "bfloat16")])
+def test_a_moment_of_one_precision_is_never_read_as_the_other(llama, tmp_path, monkeypatch, caplog, first, then):
+    corpus = _corpus(tmp_path)
+    done = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False, precision=first)
+    (path,) = (tmp_path / "s").rglob("*.pt")
+    asked = []
+    real = moments.accumulate
+    monkeypatch.setattr(moments, "accumulate", lambda *a, precision, **k: asked.append(precision.name) or real(*a, precision=precision, **k))
+    other = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False, precision=then)
+    assert asked == [then] and other[1].key.precision == then, "computed, not read from the other precision's file"
+    assert not torch.equal(other[1].moment, done[1].moment)
+    assert len(list((tmp_path / "s").rglob("*.pt"))) == 2
+
+    # a file of one precision put where the other's belongs is refused by its key and recomputed
+    target = cache_path(other[1].key, tmp_path / "s")
+    target.write_bytes(path.read_bytes())
+    with caplog.at_level(logging.WARNING):
+        again = second_moments(llama, corpus, [1], 4, 12, root=tmp_path / "s", progress=False, precision=then)
+    assert f"statistics cache {target} is unusable (its key does not match)" in caplog.text
+    assert asked == [then, then] and torch.equal(again[1].moment, other[1].moment)
+
+
+def test_auto_is_resolved_before_the_key_is_made(llama, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True})
+    assert second_moments(llama, _corpus(tmp_path), [1], 4, 12, root=tmp_path / "s", progress=False, precision="auto")[1].key.precision == "bfloat16"
+    monkeypatch.setattr(torch.cpu, "get_capabilities", dict)
+    assert second_moments(llama, _corpus(tmp_path), [1], 4, 12, root=tmp_path / "s", progress=False, precision="auto")[1].key.precision == "float32"
