@@ -22,7 +22,7 @@
   target values (optimised once) and the same unedited scores, only C differs.
 
 Each part's results replace that part's in ``benchmarks/results/<out>.json``, except the timed
-and the paired passes, which are added to those of earlier sessions (the load differs from one to the next);
+and the paired passes and the main jobs, which are added to those of earlier sessions (the load differs from one to the next);
 ``<out>.md`` is written from all of them.
 """
 
@@ -82,11 +82,11 @@ def timing(args) -> list[dict]:
     WORK.mkdir(exist_ok=True)
     rows, session = [], time.strftime("%Y-%m-%d %H:%M")
     for repeat in range(args.repeats):
-        for p in PRECISIONS:  # interleaved: a load that drifts hits both precisions alike
+        for p in args.precisions:  # interleaved: a load that drifts hits both precisions alike
             save = WORK / f"{p}-{repeat}.pt"
             os.environ["KEDIT_CACHE"] = _cache_with_models()
             row = run_child(ROOT / "benchmarks" / "bench_stats_precision.py",
-                            ["--child", "--model", args.model, "--layers", args.layers, "--samples", str(args.samples), "--precision", p, "--save", str(save),
+                            ["--model", args.model, "--layers", args.layers, "--samples", str(args.samples), "--precision", p, "--save", str(save),
                              *(["--threads", str(args.threads)] if args.threads else [])])
             os.environ.pop("KEDIT_CACHE")
             rows.append(row | {"repeat": repeat, "moments": str(save), "session": session})
@@ -163,8 +163,8 @@ def _spec_copy(folder: Path, shipped: Path, body: str) -> Path:
 
 
 def run(args) -> list[dict]:
-    rows = []
-    for p in PRECISIONS:
+    rows, session = [], time.strftime("%Y-%m-%d %H:%M")
+    for p in args.precisions:
         folder = Path(tempfile.mkdtemp(prefix=f"kedit-bench-run-{p}-"))
         spec = _spec_copy(folder, ROOT / "specs" / "same_subject.yaml", f"statistics: {{precision: {p}}}\nreport: {{out: {folder / 'reports'}}}\n")
         env = os.environ | {"HF_HUB_OFFLINE": "1", "KEDIT_CACHE": tempfile.mkdtemp(prefix="kedit-bench-cold-")}  # empty: a new machine
@@ -174,7 +174,7 @@ def run(args) -> list[dict]:
         wall = time.perf_counter() - t
         report = json.loads((folder / "report" / "report.json").read_text())
         rows.append({
-            "precision": p, "resolved": report["spec"]["statistics"]["precision"], "split": split(report) | {"process_wall_s": wall},
+            "precision": p, "resolved": report["spec"]["statistics"]["precision"], "split": split(report) | {"process_wall_s": wall}, "session": session,
             "load_before": load_before, "load_after": os.getloadavg(),
             "metrics": {s["label"]: {k: v for k, v in s["metrics"].items() if k in ("efficacy", "paraphrase", "specificity", "efficacy_exact", "akd")} for s in report["summary"]},
         })
@@ -248,12 +248,12 @@ def markdown(res: dict, name: str) -> str:
         md.append("")
     if "run" in res:
         md += ["## The main job on an empty cache (`kedit run specs/same_subject.yaml`, 16 same-subject edits)", "",
-               "| precision (resolved) | process wall s | statistics s | value optimisation s | load s | data s | MEMIT efficacy | MEMIT-Merge efficacy / specificity / exact | load |",
-               "|---|---|---|---|---|---|---|---|---|"]
+               "| session started | precision (resolved) | process wall s | statistics s | value optimisation s | load s | data s | MEMIT efficacy | MEMIT-Merge efficacy / specificity / exact | load |",
+               "|---|---|---|---|---|---|---|---|---|---|"]
         for r in res["run"]:
             s, m = r["split"], r["metrics"]
             mm = m["MEMIT-Merge"]
-            md.append(f"| {r['precision']} ({r['resolved']}) | {s['process_wall_s']:.1f} | {s['statistics_s']:.1f} | {s['value_optimisation_s']:.1f} | {s['load_s']:.1f} | {s['data_s']:.1f} | "
+            md.append(f"| {r['session']} | {r['precision']} ({r['resolved']}) | {s['process_wall_s']:.1f} | {s['statistics_s']:.1f} | {s['value_optimisation_s']:.1f} | {s['load_s']:.1f} | {s['data_s']:.1f} | "
                       f"{m['MEMIT']['efficacy']:.3f} | {mm['efficacy']:.3f} / {mm['specificity']:.3f} / {mm['efficacy_exact']:.3f} | {r['load_before'][0]:.2f} → {r['load_after'][0]:.2f} |")
         md.append("")
     if "cell" in res:
@@ -273,6 +273,7 @@ def main() -> None:
     p.add_argument("--layers", default="4,5,6,7,8")
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS, help="of the timed passes and the main job")
     p.add_argument("--pairs", type=int, default=20, help="batches of each precision in the paired part")
     p.add_argument("--threads", type=int, help="torch threads of the timed and paired passes (default: torch's)")
     p.add_argument("--parts", nargs="+", default=["timing", "paired", "error", "run", "cell"], choices=["timing", "paired", "error", "run", "cell"])
@@ -288,10 +289,10 @@ def main() -> None:
     res = json.loads(path.read_text()) if path.exists() else {}
     res |= {"machine": machine() | {"cpu_capabilities": _bf16_capabilities()}, "layers": args.layers}
     for part in args.parts:
-        if part in ("timing", "paired"):  # kept with those of earlier sessions
-            res[part] = res.get(part, []) + ([paired(args)] if part == "paired" else timing(args))
+        if part in ("timing", "paired", "run"):  # kept with those of earlier sessions
+            res[part] = res.get(part, []) + {"timing": timing, "paired": lambda a: [paired(a)], "run": run}[part](args)
         else:
-            res[part] = error(args, res["timing"][-2 * args.repeats:]) if part == "error" else {"run": run, "cell": cell}[part](args)
+            res[part] = error(args, res["timing"][-2 * args.repeats:]) if part == "error" else cell(args)
         res[f"{part}_date"] = time.strftime("%Y-%m-%d %H:%M")
         path.write_text(json.dumps(res, indent=1) + "\n")  # after each part: an interrupted run keeps what it measured
     (RESULTS / f"{args.out}.md").write_text(markdown(res, args.model))

@@ -292,7 +292,7 @@ def _loaded(model):
 @click.option("--layers", help="Comma-separated layers (default: every layer the spec's methods edit).")
 @click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 1000).")
 @click.option("--corpus", help="Corpus (default: the spec's, else wikipedia-sample).")
-@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), help="Precision of the pass (default: the spec's, else the spec default).")
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), help="Precision of the pass (default: the spec's statistics.precision, else auto).")
 def stats_compute(target: str, layers: str | None, n_samples: int | None, corpus: str | None, precision: str | None) -> None:
     """Compute and cache E[k kᵀ] for TARGET (a spec file or a model name).
 

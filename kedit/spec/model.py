@@ -69,7 +69,7 @@ class StatisticsSection(_Section):
     precision: Literal["auto", "float32", "bfloat16"] = help_field(
         "auto",
         "float32: the forward in the model's dtype and the keys' outer products in float32. bfloat16: the forward under torch.autocast "
-        "and the products in bfloat16, 1.9x faster per core where the device multiplies bfloat16 natively (x86 AVX512-BF16 or AMX, CUDA "
+        "and the products in bfloat16, 1.8-1.9x faster where the device multiplies bfloat16 natively (x86 AVX512-BF16 or AMX, CUDA "
         "8.0+), slower elsewhere. auto: bfloat16 on such a device, else float32; the report's spec records what it resolved to. Sums are "
         "float64 either way and each precision is cached apart. On SmolLM2-135M bfloat16 moves C by 0.4 % (1000 against 2000 windows: "
         "10-33 %) and no metric of the main job or of 100 distinct-subject MEMIT edits by more than 0.002 "
