@@ -54,20 +54,26 @@ def _cache_with_models() -> str:
     return cache
 
 
-def child(args) -> dict:
-    """One timed pass in this process; its moments are saved to ``args.save``."""
+def _setup(args):
+    """(loaded model, corpus, layers) for timed passes, with ``args.threads`` torch threads if given."""
     import torch
 
     from kedit.models import load_model
     from kedit.stats.corpus import get_corpus
-    from kedit.stats.moments import accumulate
-    from kedit.stats.precision import PRECISIONS as HOW
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    loaded = load_model(args.model)
-    corpus = get_corpus()
-    layers = [int(x) for x in args.layers.split(",")]
+    return load_model(args.model), get_corpus(), [int(x) for x in args.layers.split(",")]
+
+
+def child(args) -> dict:
+    """One timed pass in this process; its moments are saved to ``args.save``."""
+    import torch
+
+    from kedit.stats.moments import accumulate
+    from kedit.stats.precision import PRECISIONS as HOW
+
+    loaded, corpus, layers = _setup(args)
     load_before = os.getloadavg()
     t, cpu = time.perf_counter(), time.process_time()
     sums = accumulate(loaded, corpus, layers, args.samples, 128, batch_size=8, progress=False, precision=HOW[args.precision])
@@ -99,16 +105,10 @@ def paired(args) -> dict:
 
     import torch
 
-    from kedit.models import load_model
-    from kedit.stats.corpus import get_corpus
     from kedit.stats.moments import accumulate
     from kedit.stats.precision import PRECISIONS as HOW
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    loaded = load_model(args.model)
-    corpus = get_corpus()
-    layers = [int(x) for x in args.layers.split(",")]
+    loaded, corpus, layers = _setup(args)
     seconds = {p: [] for p in PRECISIONS}
     load_before = os.getloadavg()
     for i in range(args.pairs + 1):  # the first pair warms up (oneDNN primitives, allocator) and is not counted
