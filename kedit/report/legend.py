@@ -46,14 +46,27 @@ def _metric_info(name: str, chosen: list[str]) -> Output:
     return Output("(not described by this kedit's metrics)")
 
 
+def _differences(plain: dict | None, hparams: dict) -> str:
+    """The settings of a labelled variant that differ from its method's unlabelled entry
+    ("preserve_subjects 1000, preserve_weight 0.3"); "" where the run has no such entry."""
+    if plain is None:
+        return ""
+    return ", ".join(f"{k} {v}" for k, v in hparams.items() if plain.get(k) != v)
+
+
 def build_legend(methods: list[dict], chosen: list[str], names: set[str]) -> Legend:
     """The legend of a run: ``methods`` as the resolved spec lists them (name, label), the
     spec's chosen metrics, and every value name its cells report."""
     from kedit.methods import METHODS
 
+    plain = {m["name"]: m.get("hparams", {}) for m in methods if m["label"] == m["name"]}
+
     def summary(m: dict) -> str:
         text = METHODS[m["name"]].summary if m["name"] in METHODS else "(not a method this kedit knows)"
-        return text if m["label"] == m["name"] else f"{m['name']}: {text}"
+        if m["label"] == m["name"]:
+            return text
+        differs = _differences(plain.get(m["name"]), m.get("hparams", {}))
+        return f"{m['name']}{f' with {differs}' if differs else ''}: {text}"
 
     return Legend({m["label"]: summary(m) for m in methods}, {n: _metric_info(n, chosen) for n in sorted(names)})
 

@@ -59,7 +59,10 @@ def _bar_note(view: View) -> str:
 
 def _efficacy_vs_batch(view: View, path: Path) -> bool:
     rows = [r for r in view.rows if r.value("efficacy") is not None]
-    if len({r.batch_size for r in rows}) < 2:
+    sizes: dict[tuple, set] = {}
+    for r in rows:
+        sizes.setdefault((r.dataset, r.label), set()).add(r.batch_size)
+    if all(len(s) < 2 for s in sizes.values()):  # no curve: datasets of different sizes are not a batch-size axis
         return False
     fig, ax = plt.subplots(figsize=(6, 4.3))
     for ds in view.datasets:

@@ -37,3 +37,13 @@ def test_no_tradeoff_png_where_there_is_nothing_to_trade_off(tmp_path, report):
     render_files(View.of(report), tmp_path)
     assert not (tmp_path / "tradeoff.png").exists()
     assert "tradeoff.png" not in (tmp_path / "report.md").read_text()
+
+
+def test_efficacy_vs_batch_size_needs_two_batch_sizes_of_one_dataset(tmp_path):
+    from tests.report.reports import cell, report_of
+
+    # one batch size per dataset (e.g. `batch_sizes: [all]` over datasets of 49 and 100 rows): no axis to plot
+    render_files(View.of(report_of([cell(0, 2, [1.0, 0.0], dataset="a"), cell(0, 4, [1.0, 0.0, 1.0, 1.0], dataset="b")])), tmp_path / "sizes")
+    assert not (tmp_path / "sizes" / "efficacy_vs_batch_size.png").exists()
+    render_files(View.of(report_of([cell(0, 2, [1.0, 0.0], dataset="a"), cell(0, 4, [1.0, 0.0, 1.0, 1.0], dataset="a")])), tmp_path / "curve")
+    assert (tmp_path / "curve" / "efficacy_vs_batch_size.png").stat().st_size > 1000

@@ -42,3 +42,17 @@ def test_a_value_resting_on_fewer_edits_than_its_row_says_so():
     report["cells"][1]["metrics"]["paraphrase"] = 0.5
     md = render_markdown(View.of(report))
     assert "| MEMIT | 4 | 0.250 [0.000, 0.750] | 0.500 [0.000, 1.000] (n=2) |" in md
+
+
+def test_legend_names_what_a_labelled_variant_changes():
+    from kedit.report.legend import build_legend
+
+    methods = [
+        {"name": "MEMIT-Merge", "label": "MEMIT-Merge", "hparams": {"mom2_update_weight": 3500, "preserve_subjects": 0}},
+        {"name": "MEMIT-Merge", "label": "keep names", "hparams": {"mom2_update_weight": 3500, "preserve_subjects": 1000}},
+        {"name": "MEMIT", "label": "MEMIT λ=500", "hparams": {"mom2_update_weight": 500}},
+    ]
+    legend = build_legend(methods, ["efficacy"], {"efficacy"}).to_dict()["methods"]
+    assert legend["keep names"].startswith("MEMIT-Merge with preserve_subjects 1000: MEMIT with one shared value")
+    assert legend["MEMIT λ=500"].startswith("MEMIT: Mass-editing")  # no unlabelled MEMIT entry to compare with
+    assert legend["MEMIT-Merge"].startswith("MEMIT with one shared value")
