@@ -66,7 +66,7 @@ def build_legend(methods: list[dict], chosen: list[str], names: set[str]) -> Leg
         if m["label"] == m["name"]:
             return text
         differs = _differences(plain.get(m["name"]), m.get("hparams", {}))
-        return f"{m['name']}{f' with {differs}' if differs else ''}: {text}"
+        return f"{m['name']} with {differs}: {text}" if differs else f"{m['name']}: {text}"
 
     return Legend({m["label"]: summary(m) for m in methods}, {n: _metric_info(n, chosen) for n in sorted(names)})
 
