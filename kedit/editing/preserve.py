@@ -29,13 +29,20 @@ from kedit.editing.keys import subject_states
 from kedit.editing.requests import EditRequest
 
 
+class PreserveError(ValueError):
+    """``preserve_subjects`` asks for more names than the built-in list has outside the batch."""
+
+
 def preserved_names(requests: Sequence[EditRequest], count: int, seed: int = 0) -> list[str]:
     """``count`` built-in names (seeded) that are no subject of ``requests`` and occur in none of their scored prompts."""
     scored = " ".join(p for r in requests for p, _ in r.scored_prompts())
     subjects = {r.subject for r in requests}
     names = [n for n in load_names("builtin") if n not in subjects and n not in scored]
     if len(names) < count:
-        raise ValueError(f"preserve_subjects: {count} names asked for but the built-in list offers {len(names)} outside this batch")
+        raise PreserveError(
+            f"preserve_subjects: {count} names asked for but the built-in list offers {len(names)} outside this batch "
+            "(its subjects and the names its scored prompts mention are left out); set a smaller preserve_subjects in the method's hparams, or 0"
+        )
     return random.Random(f"kedit-preserve:{seed}").sample(names, count)
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from kedit.editing.preserve import PreserveError
 from kedit.editing.values import NonFiniteError
 from kedit.experiment.cell import Cell, CellRecord
 from kedit.experiment.data import Dataset, materialise
@@ -138,7 +139,7 @@ class Session:
                 scores = edit_sequentially(ctx, cell.method, [[requests[i] for i in batch] for batch in cell.chain], self.metrics)
             else:
                 scores = edit_and_evaluate(ctx, cell.method, [requests[i] for i in cell.rows], self.metrics, before)
-        except (OffloadError, NonFiniteError) as e:  # finished cells stay on disk for a resumed run
+        except (OffloadError, NonFiniteError, PreserveError) as e:  # finished cells stay on disk for a resumed run
             raise RunError(f"{cell.method.label}: {e}") from None
         wall = time.perf_counter() - t0 + scores.info.get("values_ahead_s", 0.0)  # with its share of values optimised ahead of it
         stats_s = ctx.stats_seconds - stats0

@@ -195,6 +195,16 @@ def test_a_layer_offloaded_to_disk_is_named_and_the_finished_cells_are_kept(proj
     assert cell["method"] == "MEMIT"
 
 
+def test_more_preserved_names_than_the_list_holds_is_named_and_the_finished_cells_are_kept(project):
+    spec = yaml.safe_load(project.read_text())
+    spec["hparams"]["MEMIT-Merge"] |= {"preserve_subjects": 100000}
+    spec["batch_sizes"] = [4]
+    project.write_text(yaml.safe_dump(spec))
+    _run_fails(["run", str(project)], "MEMIT-Merge: preserve_subjects: 100000 names asked for", "set a smaller preserve_subjects")
+    (cell,) = [json.loads(p.read_text()) for p in (project.parent / "reports").glob("*/cells/*.json")]
+    assert cell["method"] == "MEMIT"
+
+
 def test_a_model_that_overflows_in_its_dtype_is_named_as_an_error_of_the_cell(project, tokenizer):
     """float16 weights whose block-0 MLP output exceeds float16's range (as Gemma 3's does on
     real prompts): kedit run stops with the dtype named, not with NaN written into the model."""
