@@ -270,7 +270,9 @@ def _stats_target(target: str, layers: str | None):
 
     if Path(target).suffix in (".yaml", ".yml", ".json") and Path(target).is_file():
         spec = _load(Path(target))
-        wanted = sorted({layer for m in spec.methods for layer in m.config.layers})
+        wanted = sorted({layer for m in spec.methods for layer in m.config.statistics_layers()})
+        if not (layers or wanted):
+            raise InputError(f"{target}: none of its methods ({', '.join(m.label for m in spec.methods)}) reads second-moment statistics; give --layers")
         return spec.model, spec.statistics, [int(x) for x in layers.split(",")] if layers else wanted
     if not layers:
         raise InputError("give --layers when TARGET is a model name")
@@ -289,7 +291,7 @@ def _loaded(model):
 @stats.command("compute")
 @needs_engine
 @click.argument("target")
-@click.option("--layers", help="Comma-separated layers (default: every layer the spec's methods edit).")
+@click.option("--layers", help="Comma-separated layers (default: every layer whose statistics the spec's methods read).")
 @click.option("--n-samples", type=int, help="Windows to average over (default: the spec's, else 1000).")
 @click.option("--corpus", help="Corpus (default: the spec's, else wikipedia-sample).")
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), help="Precision of the pass (default: the spec's statistics.precision, else auto).")

@@ -20,7 +20,7 @@ from kedit.metrics.scoring import Observed, observe
 
 def eval_context(ctx: EditContext, method: MethodRun) -> EvalContext:
     """What the metrics may know of the method under test: its layers and context templates."""
-    return EvalContext(edit_layers=tuple(method.config.layers), templates=tuple(ctx.templates(method.config.context_tokens)))
+    return EvalContext(edit_layers=tuple(method.config.layers), templates=tuple(ctx.templates(method.config.context_tokens, method.config.context_source)))
 
 
 def observe_for(loaded, metrics: list[Metric], requests: list[EditRequest]) -> Observed:

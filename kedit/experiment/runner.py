@@ -106,6 +106,8 @@ class Session:
         self.values = value_store(loaded, keep=not spec.sequential, optimiser=rt.value_optimiser, tokens_per_pass=rt.tokens_per_pass, progress=rt.progress)
         self.contexts: dict[int, EditContext] = {}
         self.number = {key: n for n, key in enumerate(order, 1)}
+        # every method's statistics in one pass over the corpus (to the deepest layer), not one pass per method
+        self.statistics_layers = sorted({layer for m in spec.methods for layer in m.config.statistics_layers()})
 
     @property
     def stats_seconds(self) -> float:
@@ -122,12 +124,13 @@ class Session:
         if not todo:
             return []
         ctx = self.context(batch.seed)
+        ctx.second_moments(self.statistics_layers)
         requests = self.data[batch.dataset].requests
         if not self.spec.sequential:  # the values the batch's methods will ask for, optimised together
             rows = [requests[i] for i in todo[0].rows]
             try:
                 self.values.compute([job for c in todo if (job := c.method.config.value_job(ctx, rows)) is not None])
-            except NonFiniteError as e:  # each cell asks again and names the error as its own
+            except (NonFiniteError, CorpusError) as e:  # each cell asks again and names the error as its own
                 log.info("values of the batch could not be optimised together: %s", e)
         before = BeforeStates()
         return [self.run_cell(ctx, cell, requests, before) for cell in todo]
@@ -139,7 +142,7 @@ class Session:
                 scores = edit_sequentially(ctx, cell.method, [[requests[i] for i in batch] for batch in cell.chain], self.metrics)
             else:
                 scores = edit_and_evaluate(ctx, cell.method, [requests[i] for i in cell.rows], self.metrics, before)
-        except (OffloadError, NonFiniteError, PreserveError) as e:  # finished cells stay on disk for a resumed run
+        except (OffloadError, NonFiniteError, PreserveError, CorpusError) as e:  # finished cells stay on disk for a resumed run
             raise RunError(f"{cell.method.label}: {e}") from None
         wall = time.perf_counter() - t0 + scores.info.get("values_ahead_s", 0.0)  # with its share of values optimised ahead of it
         stats_s = ctx.stats_seconds - stats0

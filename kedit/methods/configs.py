@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # annotations only
     from kedit.methods.context import EditContext
 
 GROUP_BY = ("none", "subject")
+CONTEXT_SOURCES = ("model", "corpus")  # the keys of kedit.editing.prefixes.PREFIX_SOURCES (which needs torch)
 
 
 @dataclass
@@ -42,7 +43,10 @@ class LocateEditConfig(MethodConfig):
     early_stop_loss: float = help_field(5e-2, "A group stops optimising once its NLL per fact + KL + decay is below this.", minimum=0)
     kl_prompt: str = help_field("{} is a", "Prompt whose next-token distribution after the subject is kept (KL term).")
     v_loss_layer: int | None = help_field(None, "Layer whose output is scored through the final norm and head; null: the last layer.")
-    context_tokens: int = help_field(10, "Length of the model-generated context prefixes keys and values average over (0: bare prompt only).", minimum=0)
+    context_tokens: int = help_field(10, "Length of the context prefixes keys and values average over (0: bare prompt only).", minimum=0)
+    context_source: Literal["model", "corpus"] = help_field(
+        "model", "Where the context prefixes come from: 'model' samples them from the model (MEMIT's); 'corpus' takes the "
+        "opening tokens of paragraphs of the statistics corpus (real text).")
     group_by: Literal["none", "subject"] = help_field(
         "none", "'subject' optimises one shared value per subject and sums its facts' losses (the -Merge variants)."
     )
@@ -56,6 +60,8 @@ class LocateEditConfig(MethodConfig):
             raise ValueError(f"layers must be a non-empty ascending list of distinct layer indices, got {self.layers}")
         if self.group_by not in GROUP_BY:
             raise ValueError(f"group_by must be one of {GROUP_BY}, got {self.group_by!r}")
+        if self.context_source not in CONTEXT_SOURCES:
+            raise ValueError(f"context_source must be one of {CONTEXT_SOURCES}, got {self.context_source!r}")
         try:
             split_template(self.kl_prompt)
         except ValueError as err:
@@ -68,6 +74,9 @@ class LocateEditConfig(MethodConfig):
 
     def layers_used(self) -> list[int]:
         return list(self.layers) + ([self.v_loss_layer] if self.v_loss_layer is not None else [])
+
+    def statistics_layers(self) -> list[int]:
+        return list(self.layers)
 
     def value_sites(self, arch) -> list[str]:
         """Module path templates whose outputs get the value deltas; the last one's value drives
@@ -83,7 +92,7 @@ class LocateEditConfig(MethodConfig):
         return ValueJob(
             layer=self.layers[-1],
             sites=tuple(self.value_sites(ctx.loaded.arch)),
-            templates=tuple(ctx.templates(self.context_tokens)),
+            templates=tuple(ctx.templates(self.context_tokens, self.context_source)),
             settings=self.value_settings(),
             requests=tuple(requests),
             groups=tuple(tuple(g) for g in groups),

@@ -15,7 +15,7 @@ from functools import partial
 
 import torch
 
-from kedit.editing.prefixes import context_templates
+from kedit.editing.prefixes import PREFIX_SOURCES
 from kedit.editing.preserve import preserved_keys
 from kedit.editing.requests import EditRequest
 from kedit.editing.shared_values import JobValues, SharedValues, ValueJob
@@ -55,7 +55,7 @@ class EditContext:
         templates: dict[int, list[str]] | None = None,
         progress: bool = True,
     ):
-        """templates: context templates by prefix length to use and add to, e.g. another
+        """templates: context templates by (source, prefix length) to use and add to, e.g. another
         context's ``prefix_templates`` (a half-precision twin then edits the same prompts)."""
         self.loaded = loaded
         self.stats_settings = stats
@@ -66,17 +66,18 @@ class EditContext:
         self.stats_seconds = 0.0  # time spent computing (or loading) second moments
         self._moments: dict[int, SecondMoment] = {}
         self._other_keys: dict[tuple, dict[int, torch.Tensor]] = {}
-        self.prefix_templates: dict[int, list[str]] = templates if templates is not None else {}
+        self.prefix_templates: dict[tuple[str, int], list[str]] = templates if templates is not None else {}
 
     def values(self, job: ValueJob) -> JobValues:
         """The job's target values (from the store, which may have them already)."""
         return self.shared_values.result(job)
 
-    def templates(self, n_tokens: int) -> list[str]:
-        """Context templates with prefixes of ``n_tokens`` tokens, generated once per context."""
-        if n_tokens not in self.prefix_templates:
-            self.prefix_templates[n_tokens] = context_templates(self.loaded, n_tokens=n_tokens, seed=self.seed)
-        return self.prefix_templates[n_tokens]
+    def templates(self, n_tokens: int, source: str = "model") -> list[str]:
+        """Context templates with prefixes of ``n_tokens`` tokens from ``source`` (a key of
+        :data:`~kedit.editing.prefixes.PREFIX_SOURCES`), made once per context."""
+        if (source, n_tokens) not in self.prefix_templates:
+            self.prefix_templates[source, n_tokens] = PREFIX_SOURCES[source](self, n_tokens)
+        return self.prefix_templates[source, n_tokens]
 
     def other_subject_keys(self, requests: Sequence[EditRequest], layers: Sequence[int], templates: Sequence[str], count: int) -> dict[int, torch.Tensor]:
         """Per layer, (count, d_in) keys of other subjects in the batch's prompts

@@ -30,6 +30,7 @@ class MethodConfig:
 
     layers: list[int]
     context_tokens: int = 0  # length of the context prefixes keys are averaged over (0: bare prompt)
+    context_source: str = "model"  # where the prefixes come from: a key of kedit.editing.prefixes.PREFIX_SOURCES
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -37,6 +38,11 @@ class MethodConfig:
     def layers_used(self) -> list[int]:
         """Every layer the method reads or writes (checked against the model before a run)."""
         return list(self.layers)
+
+    def statistics_layers(self) -> list[int]:
+        """Layers whose key second moments ``E[k kᵀ]`` the method reads; a run computes those of all
+        its methods in one pass before its first batch."""
+        return []
 
     def fitted_templates(self) -> tuple[str, ...]:
         """Subject templates, besides each edit's own prompt, whose sentences the method fits the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -201,6 +202,19 @@ def test_more_preserved_names_than_the_list_holds_is_named_and_the_finished_cell
     spec["batch_sizes"] = [4]
     project.write_text(yaml.safe_dump(spec))
     _run_fails(["run", str(project)], "MEMIT-Merge: preserve_subjects: 100000 names asked for", "set a smaller preserve_subjects")
+    (cell,) = [json.loads(p.read_text()) for p in (project.parent / "reports").glob("*/cells/*.json")]
+    assert cell["method"] == "MEMIT"
+
+
+def test_corpus_prefixes_from_a_corpus_too_short_for_them_are_named_and_the_finished_cells_are_kept(project):
+    spec = yaml.safe_load(project.read_text())
+    short = project.parent / "short.txt"
+    short.write_text("\n\n".join(["one paragraph of corpus text for the moments"] * 3))
+    spec["statistics"]["corpus"] = [str(short)]
+    spec["hparams"]["MEMIT-Merge"] |= {"context_source": "corpus"}
+    spec["batch_sizes"] = [4]
+    project.write_text(yaml.safe_dump(spec))
+    _run_fails(["run", str(project)], "MEMIT-Merge: the corpus holds 3 paragraphs; 5 context prefixes need as many (context_source: corpus)")
     (cell,) = [json.loads(p.read_text()) for p in (project.parent / "reports").glob("*/cells/*.json")]
     assert cell["method"] == "MEMIT"
 
@@ -474,3 +488,29 @@ def test_a_lambda_sweep_runs_end_to_end_with_its_values_optimised_once(project, 
     assert cells["MEMIT λ=1"]["per_edit"] != cells["MEMIT λ=1000"]["per_edit"], "λ changes the edit"
     assert (where / "tradeoff.png").stat().st_size > 1000
     assert "![tradeoff.png](tradeoff.png)" in (where / "report.md").read_text()
+
+
+def test_the_statistics_of_every_method_come_from_one_pass_before_the_first_batch(project, monkeypatch):
+    """MEMIT reads layers 1-2, AlphaEdit 0-1, FT-L none: one pass over the corpus for layers 0-2
+    (each method asking for its own would walk the corpus twice, the second time to the same depth)."""
+    import kedit.methods.context as context
+
+    compute, passes = context.second_moments, []
+
+    def counted(loaded, corpus, layers, *args, **kwargs):
+        passes.append(sorted(layers))
+        return compute(loaded, corpus, layers, *args, **kwargs)
+
+    monkeypatch.setattr(context, "second_moments", counted)
+    _edit_spec(project, methods=[{"name": "MEMIT"}, {"name": "AlphaEdit"}, {"name": "FT-L"}], batch_sizes=[2],
+               hparams={"MEMIT": {"layers": [1, 2], "v_num_grad_steps": 2, "context_tokens": 0},
+                        "AlphaEdit": {"layers": [0, 1], "v_num_grad_steps": 2, "context_tokens": 0},
+                        "FT-L": {"layers": [2], "num_steps": 2}})
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    assert passes == [[0, 1, 2]]
+    res = _run(["stats", "compute", str(project)])  # the same layers, now cached: no pass
+    assert res.exit_code == 0 and re.findall(r"layer (\d+): ", res.output) == ["0", "1", "2"], res.output
+    _edit_spec(project, methods=[{"name": "FT-L"}])
+    res = _run(["stats", "compute", str(project)])
+    assert res.exit_code == 2 and "none of its methods (FT-L) reads second-moment statistics; give --layers" in res.output, res.output
