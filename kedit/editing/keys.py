@@ -41,8 +41,10 @@ def subject_states(
     for start in range(0, len(rows), ROWS_PER_PASS):
         enc = encode_rows(loaded.tokenizer, rows[start : start + ROWS_PER_PASS]).to(loaded.device)
         b = torch.arange(enc.input_ids.shape[0], device=loaded.device)
+        # causal attention: the tokens after the last subject position change no state read here
+        width = int(enc.subject_pos.max()) + 1
         with record(modules, stop_at=deepest) as seen:
-            run_stopping(lambda: model(input_ids=enc.input_ids, attention_mask=enc.attention_mask))
+            run_stopping(lambda: model(input_ids=enc.input_ids[:, :width], attention_mask=enc.attention_mask[:, :width]))
         for name, t in seen.items():
             out[name].append(gather_at(t, b, enc.subject_pos, loaded.device).float())
     n, k = len(requests), len(templates)
