@@ -124,7 +124,10 @@ class Session:
         if not todo:
             return []
         ctx = self.context(batch.seed)
-        ctx.second_moments(self.statistics_layers)
+        try:
+            ctx.second_moments(self.statistics_layers)
+        except NonFiniteError as e:  # the model overflows in its dtype on the corpus
+            raise RunError(f"second-moment statistics: {e}") from None
         requests = self.data[batch.dataset].requests
         if not self.spec.sequential:  # the values the batch's methods will ask for, optimised together
             rows = [requests[i] for i in todo[0].rows]
@@ -136,7 +139,7 @@ class Session:
         return [self.run_cell(ctx, cell, requests, before) for cell in todo]
 
     def run_cell(self, ctx: EditContext, cell: Cell, requests, before: BeforeStates) -> CellRecord:
-        t0, stats0 = time.perf_counter(), ctx.stats_seconds
+        t0 = time.perf_counter()
         try:
             if self.spec.sequential:
                 scores = edit_sequentially(ctx, cell.method, [[requests[i] for i in batch] for batch in cell.chain], self.metrics)
@@ -145,8 +148,7 @@ class Session:
         except (OffloadError, NonFiniteError, PreserveError, CorpusError) as e:  # finished cells stay on disk for a resumed run
             raise RunError(f"{cell.method.label}: {e}") from None
         wall = time.perf_counter() - t0 + scores.info.get("values_ahead_s", 0.0)  # with its share of values optimised ahead of it
-        stats_s = ctx.stats_seconds - stats0
-        timings = scores.timings | {"wall_s": wall, "statistics_s": stats_s}
+        timings = scores.timings | {"wall_s": wall}
         record = CellRecord.of(cell, scores.metrics, scores.per_edit, timings, scores.info, scores.steps)
         self.store.write(record)
         self.echo(f"[{self.number[cell.key]}/{len(self.number)}] {cell.title}: {_shown(scores)} ({wall:.1f} s)")

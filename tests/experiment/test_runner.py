@@ -221,7 +221,8 @@ def test_corpus_prefixes_from_a_corpus_too_short_for_them_are_named_and_the_fini
 
 def test_a_model_that_overflows_in_its_dtype_is_named_as_an_error_of_the_cell(project, tokenizer):
     """float16 weights whose block-0 MLP output exceeds float16's range (as Gemma 3's does on
-    real prompts): kedit run stops with the dtype named, not with NaN written into the model."""
+    real prompts): kedit run stops with the dtype named (here at the statistics pass, which comes
+    first), not with NaN written into the model."""
     import torch
 
     from tests.tiny import make_tiny
@@ -235,7 +236,8 @@ def test_a_model_that_overflows_in_its_dtype_is_named_as_an_error_of_the_cell(pr
     spec = yaml.safe_load(project.read_text())
     spec["model"] = {"name": str(project.parent / "hot-model"), "dtype": "float16"}
     project.write_text(yaml.safe_dump(spec))
-    _run_fails(["run", str(project)], "MEMIT: the model's hidden states are not finite in torch.float16")
+    _run_fails(["run", str(project)], "second-moment statistics: the second moments of model.layers.1.mlp.down_proj",
+               "are not finite in float16 (the model overflows in that dtype)")
 
 
 def test_a_layer_outside_the_model_is_refused(project):
