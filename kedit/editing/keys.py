@@ -8,6 +8,7 @@ through :func:`compute_keys`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 
@@ -44,7 +45,7 @@ def subject_states(
         # causal attention: the tokens after the last subject position change no state read here
         width = int(enc.subject_pos.max()) + 1
         with record(modules, stop_at=deepest) as seen:
-            run_stopping(lambda: model(input_ids=enc.input_ids[:, :width], attention_mask=enc.attention_mask[:, :width]))
+            run_stopping(partial(model, input_ids=enc.input_ids[:, :width], attention_mask=enc.attention_mask[:, :width]))
         for name, t in seen.items():
             out[name].append(gather_at(t, b, enc.subject_pos, loaded.device).float())
     n, k = len(requests), len(templates)

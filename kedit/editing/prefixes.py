@@ -61,8 +61,15 @@ def _prefix_template(text: str) -> str:
     return text.strip().replace("{", " ").replace("}", " ") + ". {}"
 
 
+def _from_corpus(ctx, n_tokens: int) -> list[str]:
+    corpus = ctx.stats_settings.corpus if ctx.stats_settings is not None else None
+    if corpus is None:
+        raise CorpusError("context_source: corpus needs the statistics corpus, and this edit context has none")
+    return corpus_templates(ctx.loaded.tokenizer, corpus.texts(), n_tokens=n_tokens, seed=ctx.seed)
+
+
 # source -> (edit context, n_tokens) -> templates; an edit context has .loaded, .seed, .stats_settings
 PREFIX_SOURCES: dict[str, Callable[..., list[str]]] = {
     "model": lambda ctx, n: context_templates(ctx.loaded, n_tokens=n, seed=ctx.seed),
-    "corpus": lambda ctx, n: corpus_templates(ctx.loaded.tokenizer, ctx.stats_settings.corpus.texts(), n_tokens=n, seed=ctx.seed),
+    "corpus": _from_corpus,
 }

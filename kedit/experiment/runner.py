@@ -12,6 +12,7 @@ seed-independent values are shared across seeds).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -170,7 +171,7 @@ def resolved_precision(spec: Spec, loaded) -> Spec:
 
 
 def _shown(scores: Scores) -> str:
-    return ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and v == v)
+    return ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items() if k in ("efficacy", "paraphrase", "specificity", "akd") and not math.isnan(v))
 
 
 def _fitted_batches(batches: list[Batch], data: dict[str, Dataset]):

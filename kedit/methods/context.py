@@ -52,7 +52,7 @@ class EditContext:
         stats: StatsSettings | None = None,
         seed: int = 0,
         values: SharedValues | None = None,
-        templates: dict[int, list[str]] | None = None,
+        templates: dict[tuple[str, int], list[str]] | None = None,
         progress: bool = True,
     ):
         """templates: context templates by (source, prefix length) to use and add to, e.g. another

@@ -2,8 +2,10 @@
 
 import pytest
 
-from kedit.editing.prefixes import corpus_templates
+from kedit.editing.prefixes import PREFIX_SOURCES, corpus_templates
 from kedit.editing.requests import split_template
+from kedit.methods.configs import CONTEXT_SOURCES
+from kedit.stats.corpus import CorpusError
 from tests.tiny import SENTENCES, ctx_for
 
 
@@ -37,3 +39,11 @@ def test_an_edit_context_keeps_each_source_apart(tokenizer, corpus):
     assert set(ctx.prefix_templates) == {("corpus", 3), ("model", 3)}
     corpus_text = "\n".join(corpus.texts())
     assert all(t[: -len(". {}")] in corpus_text for t in from_corpus[1:])
+
+
+def test_every_source_a_spec_may_name_has_a_maker_and_corpus_prefixes_need_a_corpus(tokenizer):
+    from tests.tiny import make_tiny
+
+    assert set(CONTEXT_SOURCES) == set(PREFIX_SOURCES)
+    with pytest.raises(CorpusError, match="context_source: corpus needs the statistics corpus"):
+        ctx_for(make_tiny("llama", tokenizer), None).templates(3, "corpus")
