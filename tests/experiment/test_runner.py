@@ -511,7 +511,7 @@ def test_the_statistics_of_every_method_come_from_one_pass_before_the_first_batc
     res = _run(["run", str(project)])
     assert res.exit_code == 0, res.output
     assert passes == [[0, 1, 2]]
-    res = _run(["stats", "compute", str(project)])  # the same layers, now cached: no pass
+    res = _run(["stats", "compute", str(project)])  # asks for the same layers (FT-L reads none)
     assert res.exit_code == 0 and re.findall(r"layer (\d+): ", res.output) == ["0", "1", "2"], res.output
     _edit_spec(project, methods=[{"name": "FT-L"}])
     res = _run(["stats", "compute", str(project)])
