@@ -56,7 +56,7 @@ def main() -> None:
             rows = [data[batch.dataset].requests[i] for i in batch.cells[0].rows]
             values.compute([job for c in batch.cells if (job := c.method.config.value_job(first, rows)) is not None])
         for n in args.samples:
-            ctx = EditContext(loaded, StatsSettings(corpus=corpus, n_samples=n, max_length=spec.statistics.max_length), values=values, progress=False)
+            ctx = EditContext(loaded, StatsSettings(corpus=corpus, n_samples=n, max_length=spec.statistics.max_length, precision=spec.statistics.precision), values=values, progress=False)
             for batch in batches:
                 requests = data[batch.dataset].requests
                 for cell in batch.cells:
