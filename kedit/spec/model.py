@@ -63,7 +63,7 @@ class StatisticsSection(_Section):
     corpus: str | list[str] = help_field(
         "wikipedia-sample", "'wikipedia-sample' (offline English Wikipedia sample), 'hf:NAME[:CONFIG[:SPLIT[:COLUMN]]]', or text file paths."
     )
-    n_samples: int = help_field(1000, "Windows of max_length tokens to average over (1000: every Table 1 and main-job metric on SmolLM2-135M within 0.02 of 2000 windows, at half the time; benchmarks/results/stats_samples_smollm2-135m.md).", minimum=1)
+    n_samples: int = help_field(1000, "Windows of max_length tokens to average over. 1000: on SmolLM2-135M at its preset every metric of the tuning-split cells and the main job within 0.031 of 2000 windows at half the time (500: 0.061, 250: 0.084; benchmarks/results/stats_samples_preset_smollm2-135m.md).", minimum=1)
     max_length: int = help_field(128, "Tokens per window.", minimum=8)
     batch_size: int = help_field(8, "Windows per forward pass.", minimum=1)
     precision: Literal["auto", "float32", "bfloat16"] = help_field(
