@@ -35,7 +35,8 @@ class PlainReader(gguf.GGUFReader):
 
     @data.setter
     def data(self, mapped: np.memmap) -> None:
-        self._plain = mapped.view(np.ndarray)  # the view's base keeps the map open
+        # the view's base keeps the map open; anything but an array (a later gguf) is kept as given
+        self._plain = mapped.view(np.ndarray) if isinstance(mapped, np.ndarray) else mapped
 
 
 @contextmanager
