@@ -8,6 +8,11 @@ fingerprint, sample count, max length, dtype, precision) and written atomically
 with a content checksum (``sha256`` in the file, over key, moment and count) and checked on
 load: an unreadable, altered or non-finite cache file is reported and recomputed, never used.
 
+A pass for more windows than a cached file of the same key holds starts from that file's sums
+and reads only the windows after them (the windows are the corpus's, in order, so they are the
+same windows): raising ``n_samples`` costs only the difference. The result equals a fresh pass
+up to float rounding (the cached mean is float32 and the batches fall differently).
+
 A file written before checksums existed is trusted once if its moment is finite, symmetric
 and has a non-negative diagonal (what an altered or damaged ``E[k kᵀ]`` rarely keeps), and is
 upgraded in place: recomputing would cost every user of a shared cache minutes to hours per
@@ -20,7 +25,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -218,6 +223,36 @@ def _load_partial(path: Path | None, layers: Sequence[int]) -> Partial | None:
         return None
 
 
+def _smaller_counts(key: StatsKey, root: Path | None) -> dict[int, Path]:
+    """Cached files of ``key`` but for a smaller ``n_samples``, by that count (their content unchecked)."""
+    wanted = {k: v for k, v in key.to_dict().items() if k != "n_samples"}
+    found = {}
+    for path in model_folder(key.model_fingerprint, root).glob(f"{key.module}-*.pt"):
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["key"]  # the key only: the moment stays on disk
+            n = int(stored["n_samples"])
+        except Exception as e:  # unreadable or foreign: not a start (torch.load raises many types)
+            log.debug("%s is no start for more windows (%s)", path, e)
+            continue
+        if n < key.n_samples and {k: v for k, v in stored.items() if k != "n_samples"} == wanted:
+            found[n] = path
+    return found
+
+
+def continued_from(keys: dict[int, StatsKey], root: Path | None = None) -> Partial | None:
+    """The sums of the largest smaller window count cached for every layer of ``keys``, as the
+    start of a pass that reads only the windows after them; None if there is none."""
+    found = {layer: _smaller_counts(key, root) for layer, key in keys.items()}
+    for n in sorted(set.intersection(*(set(f) for f in found.values())), reverse=True):
+        stats = {layer: _load(found[layer][n], replace(key, n_samples=n)) for layer, key in keys.items()}
+        if any(s is None for s in stats.values()) or len({s.count for s in stats.values()}) != 1:
+            continue  # damaged, or the layers were computed over different windows
+        log.info("continuing the %d-window statistics of %d layer(s) to %d windows", n, len(keys), next(iter(keys.values())).n_samples)
+        count = next(iter(stats.values())).count
+        return Partial(sums={layer: s.moment.double() * count for layer, s in stats.items()}, count=count, next_window=n)
+    return None
+
+
 def _save_torch(path: Path, blob: dict) -> None:
     """Write ``blob`` with its checksum; a cache that cannot be written is reported, and the
     values computed are used all the same."""
@@ -240,6 +275,7 @@ def accumulate(
     checkpoint: Path | None = None,
     checkpoint_every: int = 25,
     precision: Precision = PRECISIONS["float32"],
+    start: Partial | None = None,
 ) -> dict[int, tuple[torch.Tensor, int]]:
     """One pass over ``n_samples`` windows: per layer (Σ k kᵀ float64 (d_in, d_in), token count).
 
@@ -248,13 +284,14 @@ def accumulate(
 
     Under ``torch.distributed`` rank ``r`` of ``w`` takes windows ``i ≡ r (mod w)`` and the
     sums are all-reduced at the end. With ``checkpoint`` the running sums are saved every
-    ``checkpoint_every`` batches, and a pass that finds them continues where it stopped.
+    ``checkpoint_every`` batches, and a pass that finds them continues where it stopped;
+    otherwise it continues from ``start`` if given (sums of the corpus's first windows).
     """
     model, arch = loaded.model, loaded.arch
     rank, world = _world()
     reads = {layer: (layer_module(model, arch, arch.mlp_out, layer), "input") for layer in layers}
     deepest = reads[max(layers)][0]
-    state = _load_partial(checkpoint, layers) or Partial(sums={}, count=0, next_window=0)
+    state = _load_partial(checkpoint, layers) or start or Partial(sums={}, count=0, next_window=0)
     batch: list[list[int]] = []
     flushes = 0
     bar = tqdm(total=n_samples, initial=state.next_window, desc=f"second moments, layers {list(layers)}", unit="win", disable=not progress or rank != 0)
@@ -339,7 +376,8 @@ def second_moments(
         first = cache_path(keys[missing[0]], root)
         tag = sha256("".join(keys[layer].digest() for layer in missing))[:16]  # = sha256 of the UTF-8 bytes, as before
         checkpoint = first.parent / f"partial-{tag}-rank{rank}of{world}.pt"
-        for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress, checkpoint, precision=how).items():
+        start = continued_from({layer: keys[layer] for layer in missing}, root) if world == 1 else None  # ranks share no start
+        for layer, (total, count) in accumulate(loaded, corpus, missing, n_samples, max_length, batch_size, progress, checkpoint, precision=how, start=start).items():
             stat = SecondMoment(moment=(total / count).float(), count=count, key=keys[layer])
             if not torch.isfinite(stat.moment).all():
                 checkpoint.unlink(missing_ok=True)

@@ -77,6 +77,46 @@ def test_a_different_sample_count_is_a_different_cache_entry(tiny, tmp_path):
     assert len(list((tmp_path / "s").rglob("*.pt"))) == 2
 
 
+def _forwards(loaded) -> list:
+    calls = []
+    loaded.model.register_forward_pre_hook(lambda m, a, k: calls.append(1), with_kwargs=True)
+    return calls
+
+
+def test_more_windows_continue_from_a_smaller_cached_count(tiny, tmp_path):
+    corpus = _corpus(tmp_path)
+    fresh = second_moments(tiny, corpus, [1, 3], 4, 12, batch_size=1, root=tmp_path / "fresh", progress=False)
+    second_moments(tiny, corpus, [1, 3], 2, 12, batch_size=1, root=tmp_path / "s", progress=False)
+    calls = _forwards(tiny)
+    more = second_moments(tiny, corpus, [1, 3], 4, 12, batch_size=1, root=tmp_path / "s", progress=False)
+    assert len(calls) == 2, "only the two windows after the cached two are computed"
+    for layer in (1, 3):
+        assert more[layer].count == fresh[layer].count
+        # the same windows in the same batches; only the cached mean's float32 rounding differs
+        # (a window counted twice or missed moves entries by ~1/4 of their size)
+        torch.testing.assert_close(more[layer].moment, fresh[layer].moment, rtol=1e-5, atol=1e-7)
+        assert more[layer].key.n_samples == 4
+
+
+def test_a_damaged_smaller_count_is_no_start(tiny, tmp_path):
+    corpus = _corpus(tmp_path)
+    second_moments(tiny, corpus, [1], 2, 12, batch_size=1, root=tmp_path / "s", progress=False)
+    (small,) = (tmp_path / "s").rglob("*.pt")
+    small.write_bytes(small.read_bytes()[:100])
+    calls = _forwards(tiny)
+    got = second_moments(tiny, corpus, [1], 4, 12, batch_size=1, root=tmp_path / "s", progress=False)
+    assert len(calls) == 4, "all four windows computed afresh"
+    assert got[1].count == second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "fresh", progress=False)[1].count
+
+
+def test_a_smaller_count_of_other_windows_is_no_start(tiny, tmp_path):
+    corpus = _corpus(tmp_path)
+    second_moments(tiny, corpus, [1], 2, 8, batch_size=1, root=tmp_path / "s", progress=False)  # 8-token windows
+    calls = _forwards(tiny)
+    second_moments(tiny, corpus, [1], 4, 12, batch_size=1, root=tmp_path / "s", progress=False)
+    assert len(calls) == 4
+
+
 def test_a_corrupt_cache_file_is_reported_and_rebuilt(tiny, tmp_path, caplog):
     corpus = _corpus(tmp_path)
     first = second_moments(tiny, corpus, [1], 4, 12, root=tmp_path / "s", progress=False)
