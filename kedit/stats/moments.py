@@ -11,7 +11,9 @@ load: an unreadable, altered or non-finite cache file is reported and recomputed
 A pass for more windows than a cached file of the same key holds starts from that file's sums
 and reads only the windows after them (the windows are the corpus's, in order, so they are the
 same windows): raising ``n_samples`` costs only the difference. The result equals a fresh pass
-up to float rounding (the cached mean is float32 and the batches fall differently).
+up to float rounding (the cached mean is float32 and the batches fall differently): SmolLM2-135M,
+500 -> 1000 windows in bfloat16, 1.4-2.9e-4 relative (Frobenius) from a fresh pass, against
+2.4-3.9e-3 between bfloat16 and float32 passes; the main job's metrics identical.
 
 A file written before checksums existed is trusted once if its moment is finite, symmetric
 and has a non-negative diagonal (what an altered or damaged ``E[k kᵀ]`` rarely keeps), and is
