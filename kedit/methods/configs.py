@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # annotations only
 
 GROUP_BY = ("none", "subject")
 CONTEXT_SOURCES = ("model", "corpus")  # the keys of kedit.editing.prefixes.PREFIX_SOURCES (which needs torch)
+STOP_ON = ("loss", "nll")  # the keys of kedit.editing.values.optimise.STOP_MEASURES (which needs torch)
 
 
 @dataclass
@@ -40,7 +41,10 @@ class LocateEditConfig(MethodConfig):
     v_weight_decay: float = help_field(1e-3, "Weight of ||delta|| / ||initial value||^2 in the value loss.", minimum=0)
     clamp_norm_factor: float = help_field(4.0, "Each delta is clamped to this factor times the initial value's norm.", exclusiveMinimum=0)
     kl_factor: float = help_field(0.0625, "Weight of KL(current || initial) after the subject on the KL prompt.", minimum=0)
-    early_stop_loss: float = help_field(5e-2, "A group stops optimising once its NLL per fact + KL + decay is below this.", minimum=0)
+    early_stop_loss: float = help_field(5e-2, "A group stops optimising once its NLL per fact + KL + decay (early_stop_on: loss) or its NLL per fact (nll) is below this.", minimum=0)
+    early_stop_on: Literal["loss", "nll"] = help_field(
+        "loss", "What early_stop_loss is compared with: 'loss' (MEMIT's: NLL per fact + KL + decay) or 'nll' (NLL per fact alone; "
+        "the KL and decay terms still shape every step, but no longer keep a group whose facts are learnt optimising).")
     kl_prompt: str = help_field("{} is a", "Prompt whose next-token distribution after the subject is kept (KL term).")
     v_loss_layer: int | None = help_field(None, "Layer whose output is scored through the final norm and head; null: the last layer.")
     context_tokens: int = help_field(10, "Length of the context prefixes keys and values average over (0: bare prompt only).", minimum=0)
@@ -62,6 +66,8 @@ class LocateEditConfig(MethodConfig):
             raise ValueError(f"group_by must be one of {GROUP_BY}, got {self.group_by!r}")
         if self.context_source not in CONTEXT_SOURCES:
             raise ValueError(f"context_source must be one of {CONTEXT_SOURCES}, got {self.context_source!r}")
+        if self.early_stop_on not in STOP_ON:
+            raise ValueError(f"early_stop_on must be one of {STOP_ON}, got {self.early_stop_on!r}")
         try:
             split_template(self.kl_prompt)
         except ValueError as err:
@@ -110,6 +116,7 @@ class LocateEditConfig(MethodConfig):
             early_stop_loss=self.early_stop_loss,
             kl_prompt=self.kl_prompt,
             loss_layer=self.v_loss_layer,
+            early_stop_on=self.early_stop_on,
         )
 
 

@@ -70,3 +70,22 @@ def test_values_are_the_same_with_rows_packed_into_lines_or_one_row_per_line(tin
     # (measured: at most 0.5 % of this tolerance, qwen2); a row attending to another row's
     # tokens through a wrong mask moves its value O(its norm)
     torch.testing.assert_close(packed.values[0], per_line.values[0], rtol=0, atol=1e-4 * float(per_line.values[0].norm(dim=1).max()))
+
+
+def test_early_stop_on_nll_stops_a_group_whose_facts_are_learnt_however_high_its_loss(small, reqs, settings):
+    from kedit.editing.values.optimise import STOP_MEASURES
+    from kedit.methods.configs import STOP_ON
+
+    assert set(STOP_ON) == set(STOP_MEASURES)  # every value a spec may name has a measure
+    groups = group_indices(reqs, "subject")[:1]  # one group: a threshold between its first and second NLL
+    strong = dataclasses.replace(settings, v_lr=5.0, v_weight_decay=1e6)  # from the second step on, the decay term dwarfs the NLL
+    first = optimize_values(small, reqs, groups, 2, TEMPLATES, dataclasses.replace(strong, v_num_grad_steps=1))
+    second = optimize_values(small, reqs, groups, 2, TEMPLATES, dataclasses.replace(strong, v_num_grad_steps=2))
+    threshold = (float(first.nll) + float(second.nll)) / 2  # the second step's NLL is under it, the first's over it
+    assert float(second.nll) < threshold < float(first.nll) and float(second.loss) > 2 * threshold, "the setting this test needs"
+    stop_at = dataclasses.replace(strong, v_num_grad_steps=6, early_stop_loss=threshold)
+    by_nll = optimize_values(small, reqs, groups, 2, TEMPLATES, dataclasses.replace(stop_at, early_stop_on="nll"))
+    by_loss = optimize_values(small, reqs, groups, 2, TEMPLATES, stop_at)
+    assert by_nll.steps.tolist() == [2] * len(groups)
+    assert by_loss.steps.tolist() == [6] * len(groups)
+    torch.testing.assert_close(by_nll.values[0], second.values[0], rtol=0, atol=0)

@@ -12,6 +12,7 @@ losses are summed. All groups are optimised together, one forward/backward per s
   ``v_weight_decay`` x ||delta|| / ||initial value||^2 (MEMIT's form);
 - a group stops (is masked out, its delta frozen) once its NLL per fact + KL + decay
   falls below ``early_stop_loss``; MEMIT's per-edit loop breaks at the same test (``optimise``);
+  with ``early_stop_on="nll"`` once its NLL per fact alone does (``STOP_MEASURES``);
 - after each Adam step each delta is clamped to ``clamp_norm_factor`` x ||initial value||.
 
 Adam is element-wise and the rows of a batch do not interact, so each group follows the

@@ -18,6 +18,12 @@ from kedit.editing.values.settings import ValueResult, ValueSettings
 from kedit.models.hooks import add_at, edit_output, record, replay_below, run_stopping
 from kedit.models.prefix import takes_block_masks
 
+# What a group's early stop compares with ``early_stop_loss``, from its (G,) loss and NLL per fact.
+STOP_MEASURES = {
+    "loss": lambda loss, nll_per_fact: loss,  # NLL per fact + KL + decay: MEMIT's test
+    "nll": lambda loss, nll_per_fact: nll_per_fact,  # the facts alone; KL and decay still shape every step
+}
+
 
 def optimize_values(
     loaded,
@@ -51,6 +57,7 @@ def optimize_values(
     steps = torch.zeros(G, dtype=torch.long, device=device)
     last_loss = torch.zeros(G, device=device)
     last_nll = torch.zeros(G, device=device)
+    stop_measure = STOP_MEASURES[settings.early_stop_on]
     pack = {"together": takes_block_masks(parts.model), "tokens_per_pass": tokens_per_pass, "mask_dtype": next(parts.model.parameters()).dtype, "pad_id": loaded.tokenizer.pad_token_id or 0}
     passes: list[Pass] = []
     packed_for = None
@@ -66,7 +73,7 @@ def optimize_values(
         steps[active] += 1
         last_loss = torch.where(active, loss, last_loss)
         last_nll = torch.where(active, nll / facts, last_nll)
-        active &= loss >= settings.early_stop_loss  # a stopped group is masked out, its delta frozen
+        active &= stop_measure(loss, nll / facts) >= settings.early_stop_loss  # a stopped group is masked out, its delta frozen
         bar.update()
         bar.set_postfix(active=int(active.sum()), loss=f"{float(last_loss.mean()):.3f}")
         if it == settings.v_num_grad_steps - 1 or not active.any():

@@ -29,6 +29,7 @@ class ValueSettings:
     early_stop_loss: float
     kl_prompt: str
     loss_layer: int | None  # None: the model's last layer
+    early_stop_on: str = "loss"  # a key of kedit.editing.values.optimise.STOP_MEASURES
 
 
 @dataclass
