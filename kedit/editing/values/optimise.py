@@ -72,8 +72,9 @@ def optimize_values(
         loss = group_loss(nll, kl, decay.detach(), facts, settings)
         steps[active] += 1
         last_loss = torch.where(active, loss, last_loss)
-        last_nll = torch.where(active, nll / facts, last_nll)
-        active &= stop_measure(loss, nll / facts) >= settings.early_stop_loss  # a stopped group is masked out, its delta frozen
+        nll_per_fact = nll / facts
+        last_nll = torch.where(active, nll_per_fact, last_nll)
+        active &= stop_measure(loss, nll_per_fact) >= settings.early_stop_loss  # a stopped group is masked out, its delta frozen
         bar.update()
         bar.set_postfix(active=int(active.sum()), loss=f"{float(last_loss.mean()):.3f}")
         if it == settings.v_num_grad_steps - 1 or not active.any():
