@@ -89,3 +89,10 @@ def test_early_stop_on_nll_stops_a_group_whose_facts_are_learnt_however_high_its
     assert by_nll.steps.tolist() == [2] * len(groups)
     assert by_loss.steps.tolist() == [6] * len(groups)
     torch.testing.assert_close(by_nll.values[0], second.values[0], rtol=0, atol=0)
+
+
+def test_an_unknown_early_stop_measure_is_named():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"early_stop_on must be one of \('loss', 'nll'\), got 'nl'"):
+        get_method("MEMIT").parse({"early_stop_on": "nl"})
