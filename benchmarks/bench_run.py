@@ -1,11 +1,13 @@
 """End-to-end time of ``kedit run SPEC``, split into load, data, statistics, value optimisation,
 update (keys + solves), evaluation.
 
-    python benchmarks/bench_run.py specs/same_subject.yaml [--fresh-stats | --cold]
+    python benchmarks/bench_run.py specs/same_subject.yaml [--fresh-stats | --cold] [--tag TAG]
 
 Runs the spec into a temporary report directory (no resume); with ``--fresh-stats`` the
 statistics cache is emptied first so their cost is measured too; with ``--cold`` the whole
 cache is (``KEDIT_CACHE`` a new folder: the model is dequantised too), as on a new machine.
+``--tag`` ends the result file's name (e.g. the machine kind, so one machine's file does not
+replace another's).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def main() -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--fresh-stats", action="store_true")
     which.add_argument("--cold", action="store_true")
+    p.add_argument("--tag", help="appended to the result file's name, e.g. xeon_avx512_float32")
     args = p.parse_args()
     env = os.environ | {"HF_HUB_OFFLINE": "1"}
     if args.fresh_stats or args.cold:
@@ -76,7 +79,7 @@ def main() -> None:
         f"Machine: {json.dumps(machine())}",
         "",
     ]
-    name = "run_" + Path(args.spec).stem + ("_fresh_stats" if args.fresh_stats else "_cold" if args.cold else "")
+    name = "run_" + Path(args.spec).stem + ("_fresh_stats" if args.fresh_stats else "_cold" if args.cold else "") + (f"_{args.tag}" if args.tag else "")
     write_results(name, {"machine": machine(), "spec": args.spec, "split": parts, "summary": report["summary"]}, "\n".join(md))
 
 

@@ -25,6 +25,8 @@ def machine() -> dict:
 
     return {
         "cpu": cpu or platform.processor(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # the kernels torch picked: AVX2, AVX512, ...
+        "bfloat16_native": _native_bfloat16(),  # what statistics.precision: auto reads
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
@@ -70,3 +72,11 @@ def write_results(name: str, data: dict, markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown)
     print(markdown)
+
+
+def _native_bfloat16() -> bool:
+    import torch
+
+    from kedit.stats.precision import fast_bfloat16
+
+    return fast_bfloat16(torch.device("cpu"))
