@@ -6,9 +6,9 @@ Issue 19 asked whether a merged group (MEMIT-Merge: one value for all of a subje
 could skip the facts it has already learnt, so that a group of 10 facts does not cost 10 rows
 a step to the end. That pays only if facts reach their target one by one while the group goes
 on. This runs ``kedit run SPEC`` with the value optimiser's row NLL recorded (the engine is
-not changed: its ``row_nll`` and ``pass_loss`` are wrapped for this process) and reports, per
-value run and step, how many facts are under 0.02 / 0.1 and their mean NLL; and how many
-facts were ever under 0.02. With one context template (``context_tokens: 0``) a fact is one row.
+not changed: its ``first_pass``, ``row_nll``, ``pass_loss`` and ``group_loss`` are wrapped for
+this process) and reports, per value run and step, how many facts are under 0.02 / 0.1 and
+their mean NLL; and how many facts were ever under 0.02. With one context template (``context_tokens: 0``) a fact is one row.
 """
 
 from __future__ import annotations
@@ -23,14 +23,19 @@ from common import machine, write_results
 THRESHOLDS = (0.02, 0.1)
 
 
-def record_rows() -> list[list[tuple[int, float]]]:
-    """Wrap the optimiser so that every step appends its fact rows' (group, NLL) to the list returned."""
+def record_rows() -> list[list[list[tuple[int, float]]]]:
+    """Wrap the optimiser so that each value run (one ``optimize_values`` call, which makes one
+    first pass) appends a list to the list returned, and each of its steps its fact rows' (group, NLL)."""
     from kedit.editing.values import loss, optimise
 
-    steps: list[list[tuple[int, float]]] = []
+    runs: list[list[list[tuple[int, float]]]] = []
     rows: list[tuple[int, float]] = []
     current = {}
-    row_nll, pass_loss, group_loss = loss.row_nll, optimise.pass_loss, optimise.group_loss
+    first_pass, row_nll, pass_loss, group_loss = optimise.first_pass, loss.row_nll, optimise.pass_loss, optimise.group_loss
+
+    def recorded_first_pass(*args, **kwargs):
+        runs.append([])
+        return first_pass(*args, **kwargs)
 
     def recorded_row_nll(logp, targets, pred_rows, n_rows):
         out = row_nll(logp, targets, pred_rows, n_rows)
@@ -44,21 +49,11 @@ def record_rows() -> list[list[tuple[int, float]]]:
         return pass_loss(parts, p, *args)
 
     def recorded_group_loss(*args, **kwargs):  # called once a step, after every pass
-        steps.append(list(rows))
+        runs[-1].append(list(rows))
         rows.clear()
         return group_loss(*args, **kwargs)
 
-    loss.row_nll, optimise.pass_loss, optimise.group_loss = recorded_row_nll, recorded_pass_loss, recorded_group_loss
-    return steps
-
-
-def value_runs(steps: list[list[tuple[int, float]]]) -> list[list[list[tuple[int, float]]]]:
-    """Steps cut into value runs: a run ends when the next step computes more rows (a new run starts full)."""
-    runs: list[list] = []
-    for step in steps:
-        if not runs or len(step) > len(runs[-1][-1]):
-            runs.append([])
-        runs[-1].append(step)
+    optimise.first_pass, loss.row_nll, optimise.pass_loss, optimise.group_loss = recorded_first_pass, recorded_row_nll, recorded_pass_loss, recorded_group_loss
     return runs
 
 
@@ -80,21 +75,21 @@ def main() -> None:
     p.add_argument("spec")
     p.add_argument("--out", default="fact_nll_in_groups")
     args = p.parse_args()
-    steps = record_rows()
+    runs = record_rows()
     from kedit.cli import main as kedit
 
     out = Path(tempfile.mkdtemp(prefix="kedit-fact-nll-"))
     try:
         kedit(["run", args.spec, "--out", str(out), "--no-resume"], standalone_mode=False)
     finally:
-        runs = [summarise(r) for r in value_runs(steps)]
+        summaries = [summarise(r) for r in runs if r]
     md = [f"# Each fact's NLL inside the value runs of `{args.spec}`", "", "| value run | groups | facts | steps | facts ever under 0.02 (– : groups stopped) |", "|---|---|---|---|---|"]
-    md += [f"| {i + 1} | {r['groups']} | {r['facts']} | {r['steps']} | {'–' if r['ever_under_0.02'] is None else r['ever_under_0.02']} |" for i, r in enumerate(runs)]
-    for i, r in enumerate(runs):
+    md += [f"| {i + 1} | {r['groups']} | {r['facts']} | {r['steps']} | {'–' if r['ever_under_0.02'] is None else r['ever_under_0.02']} |" for i, r in enumerate(summaries)]
+    for i, r in enumerate(summaries):
         md += ["", f"Run {i + 1} ({r['groups']} groups, {r['facts']} facts), every 4th step:", "", "| step | rows computed | under 0.02 | under 0.1 | mean NLL |", "|---|---|---|---|---|"]
         md += [f"| {s['step']} | {s['rows']} | {s['under_0.02']:.2f} | {s['under_0.1']:.2f} | {s['mean_nll']:.3f} |" for s in r["per_step"] if s["step"] % 4 == 1 or s["step"] == r["steps"]]
     md += ["", f"Machine: {json.dumps(machine())}", ""]
-    write_results(args.out, {"machine": machine(), "spec": args.spec, "runs": runs}, "\n".join(md))
+    write_results(args.out, {"machine": machine(), "spec": args.spec, "runs": summaries}, "\n".join(md))
 
 
 if __name__ == "__main__":
