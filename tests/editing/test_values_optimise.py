@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 
 from kedit.editing.requests import group_indices, make_requests
@@ -92,7 +93,5 @@ def test_early_stop_on_nll_stops_a_group_whose_facts_are_learnt_however_high_its
 
 
 def test_an_unknown_early_stop_measure_is_named():
-    import pytest
-
     with pytest.raises(ValueError, match=r"early_stop_on must be one of \('loss', 'nll'\), got 'nl'"):
         get_method("MEMIT").parse({"early_stop_on": "nl"})
