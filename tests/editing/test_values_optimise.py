@@ -95,3 +95,26 @@ def test_early_stop_on_nll_stops_a_group_whose_facts_are_learnt_however_high_its
 def test_an_unknown_early_stop_measure_is_named():
     with pytest.raises(ValueError, match=r"early_stop_on must be one of \('loss', 'nll'\), got 'nl'"):
         get_method("MEMIT").parse({"early_stop_on": "nl"})
+
+
+@pytest.mark.skipif(torch.get_num_threads() < 2, reason="the order of a parallel sum varies only with several threads")
+def test_the_same_inputs_give_the_same_values_bit_for_bit(tokenizer):
+    """Run to run, not only to float rounding: a report's figures must not move between two
+    runs of one spec. Ten groups of ten facts at a width of 576 make the gradient of the
+    shared deltas a sum large enough that torch splits it over threads (measured: the
+    advanced-indexing gather's backward gave different bits on every run)."""
+    import transformers
+
+    from kedit.models import prepare
+
+    config = transformers.LlamaConfig(vocab_size=len(tokenizer), hidden_size=576, intermediate_size=64, num_hidden_layers=3, num_attention_heads=9, num_key_value_heads=3,
+                                      pad_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    loaded = prepare(transformers.AutoModelForCausalLM.from_config(config), tokenizer, name="wide-llama", source="random", device="cpu")
+    subjects = ["John Smith", "Alice Brown", "Thomas Ong", "Michel Rocard", "Bob Jones", "Danielle Darrieux", "Lee Kuan Yew", "Mark Twain", "Tokyo", "Paris"]
+    objects = ["French", "Tokyo", "Google", "painter", "actor", "Microsoft", "Singapore", "London", "Paris", "fox"]
+    reqs = make_requests([dict(subject=s, prompt="{}'s birthplace is" if j % 2 else "The employer of {} is", target_new=o) for s in subjects for j, o in enumerate(objects)])
+    settings = get_method("MEMIT-Merge").parse({**TINY_HP, "v_num_grad_steps": 3, "early_stop_loss": 0.0}).value_settings()
+    runs = [optimize_values(loaded, reqs, group_indices(reqs, "subject"), 1, ["{}"], settings).deltas[0] for _ in range(4)]
+    assert runs[0].abs().sum() > 0
+    assert all(torch.equal(runs[0], r) for r in runs[1:])

@@ -107,7 +107,9 @@ def _loss_layer_output(parts: ModelParts, p: Pass, deltas, reuse_frozen: bool) -
     to every site's output at the row's subject; the blocks below ``layer`` replayed if ``reuse_frozen``."""
     with ExitStack() as stack:
         for s, m in enumerate(parts.sites):
-            stack.enter_context(edit_output(m, add_at(p.tails.line, p.subject, deltas[s][p.group])))
+            # index_select, not deltas[s][p.group]: the backward of advanced indexing with repeated
+            # indices (a group's many rows) adds in thread order, which varies from run to run.
+            stack.enter_context(edit_output(m, add_at(p.tails.line, p.subject, deltas[s].index_select(0, p.group))))
         if reuse_frozen:
             stack.enter_context(replay_below(parts.blocks, parts.layer, p.hidden_in, parts.block_returns_tuple))
         seen = stack.enter_context(record({"h": (parts.loss_block, "output")}, stop_at=parts.loss_block))
