@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,8 @@ def main() -> None:
     which.add_argument("--cold", action="store_true")
     p.add_argument("--tag", help="appended to the result file's name, e.g. xeon_avx512_float32")
     args = p.parse_args()
+    if args.tag and not re.fullmatch(r"[A-Za-z0-9_.-]+", args.tag):
+        p.error(f"--tag {args.tag!r}: letters, digits, '_', '.' and '-' only (it becomes part of a file name)")
     env = os.environ | {"HF_HUB_OFFLINE": "1"}
     if args.fresh_stats or args.cold:
         env["KEDIT_CACHE"] = tempfile.mkdtemp(prefix="kedit-bench-cache-")
