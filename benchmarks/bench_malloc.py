@@ -14,7 +14,7 @@ Two workloads: MEMIT-Merge alone on the test-split grouped 10 x 10 batch
 (``benchmarks/alone/memit_merge_grouped.yaml``, model and statistics cached: the value steps
 dominate), and the README's main job on an empty cache (``specs/same_subject.yaml``; loading,
 statistics and values). Per run: wall time, the report's phases, CPU time in user and system
-mode, minor page faults, peak resident memory. The results must also be the same: the
+mode, minor page faults. The results must also be the same: the
 allocator changes where tensors live, not what is computed.
 """
 
