@@ -76,7 +76,7 @@ def score(loaded, rows: Sequence[TextRow]) -> list[Scored]:
         row = torch.cat([enc.pred_row, torch.tensor(no_target, dtype=torch.long, device=loaded.device)])
         pos = torch.cat([enc.pred_pos, enc.last_pos[no_target]])
         tgt = torch.cat([enc.pred_target, torch.full((len(no_target),), -1, dtype=torch.long, device=loaded.device)])
-        logp = torch.log_softmax(head_logits(model, h[packed.line[row], packed.col[row] + pos]).float(), -1)
+        logp = torch.log_softmax(head_logits(model, h[packed.line[row], packed.cols[row, pos]]).float(), -1)
         pred = logp.argmax(-1)
         lp = torch.where(tgt >= 0, logp.gather(1, tgt.clamp(min=0)[:, None]).squeeze(1), torch.zeros_like(pred, dtype=torch.float32))
         for b, i in enumerate(at):

@@ -92,17 +92,19 @@ def takes_block_masks(model) -> bool:
 class PackedTails:
     """The tails of many rows laid side by side in ``L`` lines of width ``W``.
 
-    A row's tail tokens sit at ``line[r]``, columns ``col[r]`` onwards; its cached prefix in
+    A row's tail tokens sit in line ``line[r]``, at columns ``cols[r]``; its cached prefix in
     that line's key slots after the prefixes of the line's earlier rows. A mask lets each
     token see only its own row's prefix and earlier tail tokens, so short rows share a line
     instead of being padded to the longest, and a pass of many short rows is one pass of
-    long-enough matrix products.
+    long-enough matrix products. Tokens that several rows share (``nodes`` of
+    :func:`pack_tails`) sit in one column that each of those rows reads.
 
     kv: per layer (keys, values), each (L, heads, P, head_dim): each line's rows' prefixes
     input_ids, position_ids: (L, W) tokens and their absolute positions within their rows
     mask: (L, 1, W, P + W) additive (0: may attend, dtype minimum: may not), or, with one row
         per line, the (L, P + W) padding mask the model turns into its own causal mask
-    line, col: (R,) per row packed, in the order given
+    line: (R,) per row packed, in the order given
+    cols: (R, S) column of each row's tail token (-1 past the row's end)
     """
 
     kv: list[tuple[torch.Tensor, torch.Tensor]]
@@ -110,8 +112,8 @@ class PackedTails:
     position_ids: torch.Tensor
     mask: torch.Tensor
     line: torch.Tensor
-    col: torch.Tensor
-    places: list[tuple[torch.Tensor, ...]]  # per split: (row, j, line, column) of each tail token placed
+    cols: torch.Tensor
+    places: list[tuple[torch.Tensor, ...]]  # per split: (row, j, line, column) of each column's token, once per column
 
     def place(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Per split, a (B_i, S_i, ...) tensor over its tails -> (L, W, ...) laid out like the tokens (0 elsewhere)."""
@@ -165,58 +167,128 @@ def line_layout(tails: Sequence[int], prefixes: Sequence[int], together: bool) -
     return line, col, slot, len(used)
 
 
-def pack_tails(splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], together: bool, mask_dtype: torch.dtype, pad_id: int) -> PackedTails:
+def pack_tails(
+    splits: Sequence[SplitRows], rows: Sequence[torch.Tensor], together: bool, mask_dtype: torch.dtype, pad_id: int, nodes: Sequence[torch.Tensor] | None = None, key_cost: float = 0.0
+) -> PackedTails:
     """Pack the tails of ``splits[i]``'s rows ``rows[i]`` (index tensors) into lines.
 
     together: rows share lines under a block mask (see :func:`takes_block_masks`); otherwise
     one row per line under a padding mask, for attention that takes no block mask.
+    nodes: per split, (B_i, S_i) ids of the tail tokens: tokens with one id are computed once
+        (in one column every row through it attends to), and rows whose first tokens share an
+        id (a tree) are laid out in one line with their prefix cached once, or split into parts
+        that fill lines better (see :func:`_tree_parts`). The caller vouches that such tokens
+        are the same computation (same prefix, same tokens up to them, same edit). Only with
+        ``together``; by default every token is its own.
+    key_cost: one attended key's cost to a token, relative to the token's pass through a
+        block's weights (``ModelParts.key_cost``): what wider lines cost when trees are split
     """
-    tails, prefixes = [], []
-    for split, idx in zip(splits, rows):
-        tails += split.tail_mask[idx].sum(1).tolist()
-        prefixes += split.prefix_mask[idx].sum(1).tolist()
-    line, col, slot, L = line_layout(tails, prefixes, together)
     device = splits[0].input_ids.device
+    tail_t = torch.cat([split.tail_mask[idx.to(device)].sum(1) for split, idx in zip(splits, rows)])  # (R,)
+    prefix_t = torch.cat([split.prefix_mask[idx.to(device)].sum(1) for split, idx in zip(splits, rows)])
+    tok_row, tok_j = _spans(tail_t)  # every tail token, row by row: (T,) each
+    row_start = torch.cumsum(tail_t, 0) - tail_t  # (R,) each row's first token
+    of_split = torch.repeat_interleave(torch.arange(len(splits), device=device), torch.tensor([len(i) for i in rows], device=device))
+    local = torch.cat([idx.to(device) for idx in rows])  # (R,) row within its split
+    node = torch.arange(len(tok_row), device=device)
+    if nodes is not None and together:
+        ids = torch.cat([n[idx.to(device)][n[idx.to(device)] >= 0] for n, idx in zip(nodes, rows)])  # (T,) row by row, as tok_row
+        _, shared = torch.unique(ids, return_inverse=True)  # (T,) compact node of each token
+        if int(shared.max()) + 1 < len(shared):
+            part = torch.tensor(_tree_parts(shared.split(tail_t.tolist()), prefix_t.tolist(), key_cost), dtype=torch.long, device=device)
+            _, node = torch.unique(part[tok_row] * len(shared) + shared, return_inverse=True)  # a node once per part
+    T, R = len(node), len(tail_t)
+    first = torch.full((T,), T, device=device).scatter_reduce(0, node, torch.arange(T, device=device), "amin")  # node -> its first token
+    first = first[: int(node.max()) + 1]
+    _, unit = torch.unique(node[row_start], return_inverse=True)  # (R,) rows with one first node lay out together
+    n_units = int(unit.max()) + 1
+    node_unit = unit[tok_row[first]]
+    order = torch.argsort(node_unit * T + first)  # nodes by unit, then in the order first met (a node after its row's earlier nodes)
+    width = torch.bincount(node_unit, minlength=n_units)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order), device=device) - (torch.cumsum(width, 0) - width)[node_unit[order]]
+    unit_row = torch.full((n_units,), R, device=device).scatter_reduce(0, unit, torch.arange(R, device=device), "amin")  # its prefix comes from this row
+    line, col, slot, L = line_layout(width.tolist(), prefix_t[unit_row].tolist(), together)
     as_long = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
-    line_t, col_t, slot_t, tail_t, prefix_t = map(as_long, (line, col, slot, tails, prefixes))
-    W, P = max(tails), max(prefixes[r] + slot[r] for r in range(len(tails)))
+    line_u, col_u, slot_u = map(as_long, (line, col, slot))
+    node_line, node_col = line_u[node_unit], col_u[node_unit] + rank
+    W, P = int(width.max()), int((prefix_t[unit_row] + slot_u).max())
+    cols = torch.full((R, int(tail_t.max())), -1, dtype=torch.long, device=device)
+    cols[tok_row, tok_j] = node_col[node]
+    # each column's token, from the first row through it
     input_ids = torch.full((L, W), pad_id, dtype=torch.long, device=device)
     position_ids = torch.zeros((L, W), dtype=torch.long, device=device)
-    owner = torch.full((L, W), -1, dtype=torch.long, device=device)  # row of each tail column
-    prefix_owner = torch.full((L, P), -1, dtype=torch.long, device=device)
-    kv = [(k.new_zeros(L, k.shape[1], P, k.shape[3]), v.new_zeros(L, v.shape[1], P, v.shape[3])) for k, v in splits[0].kv]
-    places, start = [], 0
-    for split, idx in zip(splits, rows):
-        r = torch.arange(start, start + len(idx), device=device)  # these rows' numbers in the pack
-        start += len(idx)
-        local = idx.to(device)
-        # every tail token: (row in the split, position in the tail) -> (line, column)
-        of, j = _spans(tail_t[r])
-        row, b = r[of], local[of]
-        dst_line, dst_col = line_t[row], col_t[row] + j
+    owner = torch.full((L, W), -1, dtype=torch.long, device=device)  # unit of each tail column
+    f_row, f_j = tok_row[first], tok_j[first]
+    places = []
+    for i, split in enumerate(splits):
+        mine = of_split[f_row] == i
+        b, j, dst_line, dst_col = local[f_row[mine]], f_j[mine], node_line[mine], node_col[mine]
         places.append((b, j, dst_line, dst_col))
         input_ids[dst_line, dst_col] = split.input_ids[b, j]
         position_ids[dst_line, dst_col] = split.position_ids[b, j]
-        owner[dst_line, dst_col] = row
-        # every cached prefix position: (row in the split, position) -> (line, key slot)
-        of, pt = _spans(prefix_t[r])
-        p_row, pb = r[of], local[of]
-        p_line, p_slot = line_t[p_row], slot_t[p_row] + pt
-        prefix_owner[p_line, p_slot] = p_row
+    owner[node_line, node_col] = node_unit
+    # each unit's cached prefix, from its first row: (unit, position) -> (line, key slot)
+    prefix_owner = torch.full((L, P), -1, dtype=torch.long, device=device)
+    of, pt = _spans(prefix_t[unit_row])
+    p_line, p_slot = line_u[of], slot_u[of] + pt
+    prefix_owner[p_line, p_slot] = of
+    kv = [(k.new_zeros(L, k.shape[1], P, k.shape[3]), v.new_zeros(L, v.shape[1], P, v.shape[3])) for k, v in splits[0].kv]
+    for i, split in enumerate(splits):
+        mine = of_split[unit_row[of]] == i
+        pb, src, dst_line, dst_slot = local[unit_row[of[mine]]], pt[mine], p_line[mine], p_slot[mine]
         for (k, v), (k_out, v_out) in zip(split.kv, kv):
             at = lambda t: t.to(k.device)  # noqa: E731  (layers may sit on other devices)
-            k_out[at(p_line), :, at(p_slot)] = k[at(pb), :, at(pt)]
-            v_out[at(p_line), :, at(p_slot)] = v[at(pb), :, at(pt)]
+            k_out[at(dst_line), :, at(dst_slot)] = k[at(pb), :, at(src)]
+            v_out[at(dst_line), :, at(dst_slot)] = v[at(pb), :, at(src)]
     if together:
-        same = owner[:, :, None] == owner[:, None, :]
-        causal = torch.ones(W, W, dtype=torch.bool, device=device).tril()
-        tail_ok = (same & (owner[:, :, None] >= 0) & causal) | torch.eye(W, dtype=torch.bool, device=device)  # an empty column sees itself
+        # a token sees its unit's prefix and, of the tail, each token before it in any row through it
+        jj, kk = torch.tril_indices(cols.shape[1], cols.shape[1], device=device)
+        r, jj, kk = (x.reshape(-1) for x in torch.broadcast_tensors(torch.arange(R, device=device)[:, None], jj[None], kk[None]))
+        valid = jj < tail_t[r]
+        r, jj, kk = r[valid], jj[valid], kk[valid]
+        tail_ok = torch.eye(W, dtype=torch.bool, device=device).repeat(L, 1, 1)  # an empty column sees itself
+        tail_ok[line_u[unit[r]], cols[r, jj], cols[r, kk]] = True
         prefix_ok = (owner[:, :, None] == prefix_owner[:, None, :]) & (owner[:, :, None] >= 0)
         allowed = torch.cat([prefix_ok, tail_ok], dim=2)[:, None]
         mask = torch.zeros(allowed.shape, dtype=mask_dtype, device=device).masked_fill(~allowed, torch.finfo(mask_dtype).min)
     else:
         mask = torch.cat([prefix_owner >= 0, owner >= 0], dim=1).long()
-    return PackedTails(kv=kv, input_ids=input_ids, position_ids=position_ids, mask=mask, line=line_t, col=col_t, places=places)
+    return PackedTails(kv=kv, input_ids=input_ids, position_ids=position_ids, mask=mask, line=line_u[unit], cols=cols, places=places)
+
+
+def _tree_parts(paths: Sequence[torch.Tensor], prefixes: Sequence[int], key_cost: float) -> list[int]:
+    """Each row's part: rows whose first tokens are one node (a tree) share their nodes within
+    a part of at most ``width`` nodes, rows taken in order, a new part begun where the next
+    row would overfill the open one (the new part computes the tree's first tokens again).
+
+    A tree's line is as wide as the widest part, and lines hold whole parts, so trees of ~60
+    tokens leave lines of 67 a sixth empty; parts fill lines better. Of widths from the
+    longest row to 8 times it, in steps of half of it, the one whose layout (:func:`line_layout`) costs least: slots computed x
+    (1 + ``key_cost`` x keys each attends over).
+    paths: per row, (S_r,) its tokens' nodes, first the tree's; prefixes: per row, cached positions
+    """
+    paths = [p.tolist() for p in paths]
+    longest = max(len(p) for p in paths)
+    best = None
+    for width in range(longest, 8 * longest + 1, max(1, longest // 2)):
+        part, sizes, first_prefix, open_part = [], [], [], {}  # tree -> (its open part, that part's nodes)
+        for path, prefix in zip(paths, prefixes):
+            n, seen = open_part.get(path[0], (-1, set()))
+            if n < 0 or len(seen | set(path)) > width:
+                n, seen = len(sizes), set()
+                sizes.append(0)
+                first_prefix.append(prefix)
+            seen |= set(path)
+            sizes[n] = len(seen)
+            open_part[path[0]] = (n, seen)
+            part.append(n)
+        _, _, slot, lines = line_layout(sizes, first_prefix, True)
+        W, P = max(sizes), max(p + s for p, s in zip(first_prefix, slot))
+        cost = lines * W * (1 + key_cost * (P + W))
+        if best is None or cost < best[0]:
+            best = (cost, part)
+    return best[1]
 
 
 def _spans(lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -55,14 +55,17 @@ def test_merged_groups_share_one_value_and_sum_their_losses(tiny, raw_requests):
     assert res.values[0].shape[0] == 3
 
 
-def test_values_are_the_same_with_rows_packed_into_lines_or_one_row_per_line(tiny, raw_requests, monkeypatch):
-    """Packing tails several to a line (eager/SDPA attention) changes only the layout of the
-    passes; flash attention, which takes no block mask, runs one row per line."""
+@pytest.mark.parametrize("by", [None, "subject"])
+def test_values_are_the_same_with_rows_packed_into_lines_or_one_row_per_line(tiny, raw_requests, monkeypatch, by):
+    """Packing tails several to a line (eager/SDPA attention), the tokens a group's rows share
+    computed once (its subject token, and "'s" where two facts of a merged group read "{}'s"),
+    changes only the layout of the passes; flash attention, which takes no block mask, runs
+    one row per line, every token its own."""
     from kedit.editing.values import optimise as values_mod
 
     reqs = make_requests(raw_requests)
     cfg = get_method("MEMIT").parse(TINY_HP)
-    run = lambda: optimize_values(tiny, reqs, group_indices(reqs, None), 2, ["{}", "Hello there. {}"], cfg.value_settings())  # noqa: E731
+    run = lambda: optimize_values(tiny, reqs, group_indices(reqs, by), 2, ["{}", "Hello there. {}"], cfg.value_settings())  # noqa: E731
     packed = run()
     monkeypatch.setattr(values_mod, "takes_block_masks", lambda model: False)
     per_line = run()

@@ -23,14 +23,16 @@ The blocks below ``layer`` do not depend on the deltas: their output is computed
 subject's last token. Each step recomputes only the rows' tails (subject's last token
 onwards), packed side by side into lines as wide as the longest tail (``passes``, over
 ``kedit.models.prefix.pack_tails``): one pass of long matrix products instead of many
-padded short ones. ``reuse_frozen=False`` recomputes whole rows through every block at
-every step instead, as the reference implementations do (their per-edit loop is
-``reference_loop`` in ``optimisers``; benchmarks compare against it). The forward stops at
+padded short ones. Tokens that rows of a group share (the subject token of every fact of a
+merged group and of its KL row, and "'s" after it; ``trees``) are computed once.
+``reuse_frozen=False`` recomputes whole rows through every block at every step instead, as
+the reference implementations do (their per-edit loop is ``reference_loop`` in
+``optimisers``; benchmarks compare against it). The forward stops at
 ``loss_layer``, whose output goes through the final norm and the head at the target
 positions only (``model_parts``).
 
 Modules, in the order a call runs through them: ``settings`` (inputs, result, error),
-``model_parts``, ``rows``, ``first_pass``, ``passes``, ``loss``, ``optimise``, ``optimisers``.
+``model_parts``, ``rows``, ``trees``, ``first_pass``, ``passes``, ``loss``, ``optimise``, ``optimisers``.
 """
 
 from kedit.editing.values.optimise import optimize_values

@@ -19,6 +19,7 @@ from kedit.editing.tokens import EncodedRows, TextRow, encode_rows
 from kedit.editing.values.model_parts import ModelParts
 from kedit.editing.values.rows import RowRole, first_pass_batches
 from kedit.editing.values.settings import NonFiniteError
+from kedit.editing.values.trees import TailTrees
 from kedit.models.hooks import gather_at, record, run_stopping
 from kedit.models.prefix import SplitRows, cache_argument, cache_contents, fits_window, gather_tails, split_rows
 
@@ -39,6 +40,7 @@ class Chunk:
     group: torch.Tensor  # (B,) group of each row
     weight: torch.Tensor  # (B,) weight of the row's NLL in its group's sum (1 / rows of its fact)
     is_kl: torch.Tensor  # (B,) bool: the group's KL row
+    node: torch.Tensor  # (B, S) node of each tail token (-1 past the row's end): see ``trees``
 
 
 @dataclass
@@ -61,6 +63,7 @@ def first_pass(loaded, parts: ModelParts, rows: Sequence[TextRow], roles: Sequen
     init: list[torch.Tensor | None] = [None] * len(parts.sites)
     kl_init: torch.Tensor | None = None
     chunks: list[Chunk] = []
+    trees = TailTrees()
     pad_id = loaded.tokenizer.pad_token_id or 0
     dev = lambda xs, dt: torch.tensor(xs, dtype=dt, device=device)  # noqa: E731
     with torch.no_grad():
@@ -81,10 +84,11 @@ def first_pass(loaded, parts: ModelParts, rows: Sequence[TextRow], roles: Sequen
                     kl_init = torch.zeros(n_groups, logp.shape[-1], device=device)
                 kl_init[group[is_kl]] = logp
             start = enc.subject_pos if cached else torch.zeros_like(enc.subject_pos)
+            lengths = enc.attention_mask.sum(1)
             chunks.append(
                 Chunk(
                     split=split_rows(enc.input_ids, enc.attention_mask, start, kv, pad_id),
-                    hidden_in=gather_tails(seen["hidden_in"], start, enc.attention_mask.sum(1)),
+                    hidden_in=gather_tails(seen["hidden_in"], start, lengths),
                     subject=enc.subject_pos - start,
                     pred_row=enc.pred_row,
                     pred_pos=enc.pred_pos - start[enc.pred_row],
@@ -92,6 +96,7 @@ def first_pass(loaded, parts: ModelParts, rows: Sequence[TextRow], roles: Sequen
                     group=group,
                     weight=weight,
                     is_kl=is_kl,
+                    node=trees.nodes(*(t.cpu() for t in (enc.input_ids, lengths, start, enc.subject_pos, group))).to(device),
                 )
             )
     if not all(torch.isfinite(v).all() for v in init) or (kl_init is not None and not torch.isfinite(kl_init).all()):

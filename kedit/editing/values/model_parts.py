@@ -36,6 +36,15 @@ class ModelParts:
         final_norm = get_module(model, arch.final_norm, arch.model_type)
         return cls(model, loaded.device, site_modules, blocks, layer, blocks[loss_layer], final_norm, loaded.block_returns_tuple)
 
+    def key_cost(self) -> float:
+        """One attended key's cost to a token in a block, relative to the token's pass through
+        the block's weights: 4 x heads x head_dim FLOPs (scores and weighted sum) against 2 x
+        the block's parameters (~3.5e-4 for SmolLM2-135M)."""
+        config = self.model.config.get_text_config()
+        heads = config.num_attention_heads
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+        return 4 * heads * head_dim / (2 * sum(p.numel() for p in self.loss_block.parameters()))
+
     def next_token_logp(self, h: torch.Tensor) -> torch.Tensor:
         """(n, d) states of the loss layer -> (n, vocab) float32 log-probabilities, on ``device``."""
         return torch.log_softmax(head_logits(self.model, self.final_norm(h)).float(), -1).to(self.device)

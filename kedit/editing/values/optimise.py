@@ -58,7 +58,7 @@ def optimize_values(
     last_loss = torch.zeros(G, device=device)
     last_nll = torch.zeros(G, device=device)
     stop_measure = STOP_MEASURES[settings.early_stop_on]
-    pack = {"together": takes_block_masks(parts.model), "tokens_per_pass": tokens_per_pass, "mask_dtype": next(parts.model.parameters()).dtype, "pad_id": loaded.tokenizer.pad_token_id or 0}
+    pack = {"together": takes_block_masks(parts.model), "tokens_per_pass": tokens_per_pass, "mask_dtype": next(parts.model.parameters()).dtype, "pad_id": loaded.tokenizer.pad_token_id or 0, "key_cost": parts.key_cost()}
     passes: list[Pass] = []
     packed_for = None
     bar = tqdm(total=settings.v_num_grad_steps, desc=f"values of {G} group(s) at layer {layer}", unit="step", disable=not progress, leave=False)
@@ -104,12 +104,13 @@ def _forward_backward(parts: ModelParts, passes: Sequence[Pass], deltas, kl_init
 
 def _loss_layer_output(parts: ModelParts, p: Pass, deltas, reuse_frozen: bool) -> torch.Tensor:
     """(L, W, d) output of the loss block on the pass's lines, each row's group's delta added
-    to every site's output at the row's subject; the blocks below ``layer`` replayed if ``reuse_frozen``."""
+    to every site's output at the row's subject (once where rows share it); the blocks below
+    ``layer`` replayed if ``reuse_frozen``."""
     with ExitStack() as stack:
         for s, m in enumerate(parts.sites):
             # index_select, not deltas[s][p.group]: the backward of advanced indexing with repeated
             # indices (a group's many rows) adds in thread order, which varies from run to run.
-            stack.enter_context(edit_output(m, add_at(p.tails.line, p.subject, deltas[s].index_select(0, p.group))))
+            stack.enter_context(edit_output(m, add_at(p.edit_line, p.edit_col, deltas[s].index_select(0, p.edit_group))))
         if reuse_frozen:
             stack.enter_context(replay_below(parts.blocks, parts.layer, p.hidden_in, parts.block_returns_tuple))
         seen = stack.enter_context(record({"h": (parts.loss_block, "output")}, stop_at=parts.loss_block))
