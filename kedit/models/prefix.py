@@ -198,8 +198,7 @@ def pack_tails(
             part = torch.tensor(_tree_parts(shared.split(tail_t.tolist()), prefix_t.tolist(), key_cost), dtype=torch.long, device=device)
             _, node = torch.unique(part[tok_row] * len(shared) + shared, return_inverse=True)  # a node once per part
     T, R = len(node), len(tail_t)
-    first = torch.full((T,), T, device=device).scatter_reduce(0, node, torch.arange(T, device=device), "amin")  # node -> its first token
-    first = first[: int(node.max()) + 1]
+    first = first_of(node)  # node -> its first token
     _, unit = torch.unique(node[row_start], return_inverse=True)  # (R,) rows with one first node lay out together
     n_units = int(unit.max()) + 1
     node_unit = unit[tok_row[first]]
@@ -207,7 +206,7 @@ def pack_tails(
     width = torch.bincount(node_unit, minlength=n_units)
     rank = torch.empty_like(order)
     rank[order] = torch.arange(len(order), device=device) - (torch.cumsum(width, 0) - width)[node_unit[order]]
-    unit_row = torch.full((n_units,), R, device=device).scatter_reduce(0, unit, torch.arange(R, device=device), "amin")  # its prefix comes from this row
+    unit_row = first_of(unit)  # its prefix comes from this row
     line, col, slot, L = line_layout(width.tolist(), prefix_t[unit_row].tolist(), together)
     as_long = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
     line_u, col_u, slot_u = map(as_long, (line, col, slot))
@@ -255,6 +254,12 @@ def pack_tails(
     else:
         mask = torch.cat([prefix_owner >= 0, owner >= 0], dim=1).long()
     return PackedTails(kv=kv, input_ids=input_ids, position_ids=position_ids, mask=mask, line=line_u[unit], cols=cols, places=places)
+
+
+def first_of(index: torch.Tensor) -> torch.Tensor:
+    """Where each value 0 .. max of ``index`` (n,) first occurs: (max + 1,) positions."""
+    n = len(index)
+    return torch.full((int(index.max()) + 1,), n, device=index.device).scatter_reduce(0, index, torch.arange(n, device=index.device), "amin")
 
 
 def _tree_parts(paths: Sequence[torch.Tensor], prefixes: Sequence[int], key_cost: float) -> list[int]:

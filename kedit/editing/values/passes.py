@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from kedit.editing.values.first_pass import Chunk
-from kedit.models.prefix import PackedTails, pack_tails
+from kedit.models.prefix import PackedTails, first_of, pack_tails
 
 
 @dataclass
@@ -85,7 +85,7 @@ def _pack(used: Sequence[tuple[Chunk, torch.Tensor]], together: bool, mask_dtype
     group = cat("group")
     subject = tails.cols[torch.arange(len(group), device=group.device), cat("subject")]
     _, at = torch.unique(tails.line * tails.input_ids.shape[1] + subject, return_inverse=True)
-    edit = torch.full((int(at.max()) + 1,), len(group), device=group.device).scatter_reduce(0, at, torch.arange(len(group), device=group.device), "amin")  # a row through each
+    edit = first_of(at)  # a row through each subject token
     return Pass(
         tails=tails,
         hidden_in=tails.place([c.hidden_in for c, _ in used]),

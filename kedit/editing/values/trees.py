@@ -21,14 +21,7 @@ class TailTrees:
     def __init__(self):
         self._ids: dict[tuple, int] = {}
 
-    def nodes(
-        self,
-        input_ids: torch.Tensor,
-        lengths: torch.Tensor,
-        start: torch.Tensor,
-        subject: torch.Tensor,
-        group: torch.Tensor,
-    ) -> torch.Tensor:
+    def nodes(self, input_ids: torch.Tensor, lengths: torch.Tensor, start: torch.Tensor, subject: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
         """(B, S) node of each tail token (-1 past a row's end), S = longest tail.
 
         input_ids: (B, T) right-padded rows, ``lengths`` (B,) real tokens of each; the tails
@@ -36,20 +29,7 @@ class TailTrees:
         """
         S = int((lengths - start).max())
         out = torch.full((len(input_ids), S), -1, dtype=torch.long)
-        for b, (ids, n, s, subj, g) in enumerate(
-            zip(
-                input_ids.tolist(),
-                lengths.tolist(),
-                start.tolist(),
-                subject.tolist(),
-                group.tolist(),
-            )
-        ):
+        for b, (ids, n, s, subj, g) in enumerate(zip(input_ids.tolist(), lengths.tolist(), start.tolist(), subject.tolist(), group.tolist())):
             root = (g, s, subj, tuple(ids[: s + 1]))
-            out[b, : n - s] = torch.tensor(
-                [
-                    self._ids.setdefault((root, tuple(ids[s : t + 1])), len(self._ids))
-                    for t in range(s, n)
-                ]
-            )
+            out[b, : n - s] = torch.tensor([self._ids.setdefault((root, tuple(ids[s : t + 1])), len(self._ids)) for t in range(s, n)])
         return out
