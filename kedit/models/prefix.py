@@ -269,8 +269,8 @@ def _tree_parts(paths: Sequence[torch.Tensor], prefixes: Sequence[int], key_cost
 
     A tree's line is as wide as the widest part, and lines hold whole parts, so trees of ~60
     tokens leave lines of 67 a sixth empty; parts fill lines better. Of widths from the
-    longest row to 8 times it, in steps of half of it, the one whose layout (:func:`line_layout`) costs least: slots computed x
-    (1 + ``key_cost`` x keys each attends over).
+    longest row to 8 times it, in steps of half of it, the one whose layout
+    (:func:`line_layout`) costs least: slots computed x (1 + ``key_cost`` x keys each attends over).
     paths: per row, (S_r,) its tokens' nodes, first the tree's; prefixes: per row, cached positions
     """
     paths = [p.tolist() for p in paths]
