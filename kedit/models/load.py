@@ -26,6 +26,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 from kedit.models.architecture import get_module
 from kedit.models.embedded import DEFAULT_MODEL, EMBEDDED, ModelLoadError, describe
 from kedit.models.hooks import StopForward, run_stopping
+from kedit.models.host_memory import keep_freed_memory
 from kedit.models.offload import input_device, offloaded_copy, readable
 from kedit.models.table import Architecture, architecture_for
 from kedit.paths import cache_dir
@@ -243,8 +244,10 @@ def load_model(
     ``device_map`` (e.g. ``"auto"``) spreads a model too large for one device over several
     with accelerate, within ``max_memory`` per device (keys: GPU indices as strings, "cpu")
     and offloading the rest to ``offload_folder``; ``device`` is then ignored and inputs go to
-    the first layer's device.
+    the first layer's device. The process's malloc is set to keep what it frees first
+    (:mod:`kedit.models.host_memory`).
     """
+    keep_freed_memory()
     if dtype not in DTYPES:
         raise ModelLoadError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     if device_map is None:
