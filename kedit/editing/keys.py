@@ -38,18 +38,22 @@ def subject_states(
     deepest = layer_module(model, arch, arch.block, max(layer for _, layer, _ in reads.values()))
     # A template holds "{}" for the prompt, the prompt holds "{}" for the subject.
     rows = [subject_row(t.format(r.prompt), r.subject) for r in requests for t in templates]
+    enc = encode_rows(loaded.tokenizer, rows)
+    # causal attention: the tokens after the subject's last position change no state read here,
+    # so a pass runs up to its rows' longest subject; rows of similar length share a pass
+    order = torch.argsort(enc.subject_pos, stable=True)
     out: dict[str, list[torch.Tensor]] = {name: [] for name in reads}
-    for start in range(0, len(rows), ROWS_PER_PASS):
-        enc = encode_rows(loaded.tokenizer, rows[start : start + ROWS_PER_PASS]).to(loaded.device)
-        b = torch.arange(enc.input_ids.shape[0], device=loaded.device)
-        # causal attention: the tokens after the last subject position change no state read here
-        width = int(enc.subject_pos.max()) + 1
+    for idx in order.split(ROWS_PER_PASS):
+        pos = enc.subject_pos[idx]
+        width = int(pos.max()) + 1
+        ids, mask = enc.input_ids[idx, :width].to(loaded.device), enc.attention_mask[idx, :width].to(loaded.device)
         with record(modules, stop_at=deepest) as seen:
-            run_stopping(partial(model, input_ids=enc.input_ids[:, :width], attention_mask=enc.attention_mask[:, :width]))
+            run_stopping(partial(model, input_ids=ids, attention_mask=mask))
         for name, t in seen.items():
-            out[name].append(gather_at(t, b, enc.subject_pos, loaded.device).float())
+            out[name].append(gather_at(t, torch.arange(len(idx)), pos, loaded.device).float())
+    back = torch.argsort(order)  # each row's place in the sorted order
     n, k = len(requests), len(templates)
-    return {name: torch.cat(parts).view(n, k, -1) for name, parts in out.items()}
+    return {name: torch.cat(parts)[back.to(loaded.device)].view(n, k, -1) for name, parts in out.items()}
 
 
 def compute_keys(loaded, requests: Sequence[EditRequest], layer: int, templates: Sequence[str]) -> torch.Tensor:

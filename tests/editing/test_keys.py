@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from kedit.editing.keys import compute_keys
@@ -20,10 +21,15 @@ def test_keys_have_one_row_per_request_and_the_projection_input_width(tiny, raw_
     assert not torch.allclose(keys[0], keys[1])
 
 
-def test_keys_read_on_rows_cut_after_the_subject_equal_those_read_on_the_whole_prompt(tiny, raw_requests):
+@pytest.mark.parametrize("rows_per_pass", [256, 2])
+def test_keys_read_on_rows_cut_after_the_subject_equal_those_read_on_the_whole_prompt(tiny, raw_requests, rows_per_pass, monkeypatch):
     """subject_states feeds each pass only up to its last subject position (what follows cannot
-    reach it under causal attention): the states are those of the whole rows, every architecture."""
+    reach it under causal attention), rows sorted by that position across passes: the states
+    are those of the whole rows, in the requests' order, every architecture."""
+    from kedit.editing import keys
     from kedit.editing.keys import subject_states
+
+    monkeypatch.setattr(keys, "ROWS_PER_PASS", rows_per_pass)
     from kedit.editing.tokens import encode_rows, subject_row
     from kedit.models.hooks import gather_at, record
 
@@ -33,6 +39,7 @@ def test_keys_read_on_rows_cut_after_the_subject_equal_those_read_on_the_whole_p
     cut = subject_states(tiny, reqs, templates, {"k": (tiny.arch.mlp_out, 1, "input")})["k"]
     enc = encode_rows(tiny.tokenizer, [subject_row(t.format(r.prompt), r.subject) for r in reqs for t in templates])
     assert int(enc.subject_pos.max()) + 1 < enc.input_ids.shape[1]  # something is cut
+    assert not bool((enc.subject_pos.diff() >= 0).all())  # the rows are not in length order: sorting them matters
     with torch.no_grad(), record({"k": (module, "input")}) as seen:
         tiny.model(input_ids=enc.input_ids, attention_mask=enc.attention_mask)
     whole = gather_at(seen["k"], torch.arange(len(enc.input_ids)), enc.subject_pos, "cpu").float().view(len(reqs), len(templates), -1)

@@ -10,19 +10,26 @@ import pytest
 
 from kedit.models import host_memory
 
-# A 64 MiB tensor made, freed and made again: the page faults of the second one.
+# Three steps that make and free activations of 8-64 MiB, as a value step does: their page faults.
 SCRIPT = """
 import resource, torch
 from kedit.models.host_memory import keep_freed_memory
 applied = keep_freed_memory()
-x = torch.ones(1 << 24); del x
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-x = torch.ones(1 << 24); del x
+w = torch.randn(128, 128, requires_grad=True)
+def step():
+    h = torch.randn(1 << 17, 128)
+    for _ in range(3):
+        h = torch.tanh(h @ w)
+    h.square().mean().backward()
+for i in range(5):
+    if i == 2:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    step()
 print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def _second_allocation(env_value: str | None, monkeypatch) -> tuple[str, int]:
+def _page_faults(env_value: str | None, monkeypatch) -> tuple[str, int]:
     if env_value is None:
         monkeypatch.delenv("KEDIT_MALLOC", raising=False)
     else:
@@ -33,10 +40,14 @@ def _second_allocation(env_value: str | None, monkeypatch) -> tuple[str, int]:
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_freed_memory_is_reused_without_page_faults(monkeypatch):
-    applied, faults = _second_allocation(None, monkeypatch)
-    assert applied == "True" and faults < 1000  # 16 384 pages if they were given back
-    applied, faults = _second_allocation("default", monkeypatch)
-    assert applied == "False" and faults > 10_000  # glibc as shipped: the block is mapped anew
+    applied, kept = _page_faults(None, monkeypatch)
+    assert applied == "True"
+    applied, shipped = _page_faults("default", monkeypatch)
+    assert applied == "False"
+    # as glibc ships it, every step maps its activations anew (~840 000 faults here); kept,
+    # a step reuses the memory the one before freed (0-65 000: glibc's aligned blocks do not
+    # always fit the hole a freed one leaves)
+    assert kept < shipped / 4
 
 
 def test_no_mallopt_is_no_error(monkeypatch):
