@@ -93,6 +93,9 @@ def _run(spec: Spec, store: CellStore, resume: bool, echo, started: float) -> No
     timings |= {"statistics_s": session.stats_seconds, "total_s": time.perf_counter() - started}
     view = build_report(spec, data, loaded, corpus, [done[c.key].labelled(c.method.label) for c in cells], timings, resumed=resumed)
     write_report(view, store.root, spec.report.formats)
+    if others := store.others(keys):  # kept: nothing computed is deleted, but the report must not look like theirs
+        echo(f"{len(others)} cell file(s) in {store.folder} belong to no cell of this run (another spec or kedit version, e.g. {others[0].name}); "
+             "the report leaves them out: delete them if they are not needed")
 
 
 class Session:

@@ -109,6 +109,11 @@ class CellStore:
         """How many cell files the folder holds."""
         return sum(1 for _ in self.folder.glob("*.json"))
 
+    def others(self, keys) -> list[Path]:
+        """The cell files of the folder that are none of ``keys`` (an earlier spec's or kedit version's)."""
+        wanted = set(keys)
+        return sorted(p for p in self.folder.glob("*.json") if p.stem not in wanted)
+
 
 def _read_lock(path: Path) -> dict | None:
     """The holder a lock file names, or None if it is gone or unreadable."""

@@ -155,6 +155,20 @@ def test_an_interrupted_run_resumes_without_recomputing_finished_cells(project):
     assert json.loads((where / "report.json").read_text())["timings"]["resumed_cells"] == len(finished)
 
 
+def test_cell_files_of_no_cell_of_the_run_are_named_and_kept(project):
+    """A report directory reused by another spec or kedit version holds cell files this run
+    does not report: the run says so and deletes nothing."""
+    assert _run(["run", str(project)]).exit_code == 0
+    (cells,) = (project.parent / "reports").glob("*/cells")
+    stray = cells / "0123456789abcdef01234567.json"
+    stray.write_text("{}")
+    res = _run(["run", str(project)])
+    assert res.exit_code == 0, res.output
+    assert f"1 cell file(s) in {cells} belong to no cell of this run" in res.output and stray.name in res.output
+    assert stray.exists() and len(list(cells.glob("*.json"))) == 5
+    assert len(json.loads((cells.parent / "report.json").read_text())["cells"]) == 4
+
+
 def _edit_spec(project, **changes):
     spec = yaml.safe_load(project.read_text())
     spec.update(changes)
