@@ -6,17 +6,21 @@ and gives them back on ``free``, and trims its heap once 128 KiB lie free at the
 step makes and frees the same few hundred megabytes of activations every time (the head's
 log-probabilities alone are positions x vocabulary floats, 68 MB for SmolLM2 at 346
 positions), so each step faults every page back in, zero-filled: ~95 000 page faults a step
-of the grouped 10 x 10 batch on SmolLM2-135M. Kept, the next step reuses them: no faults,
-and the step 14-23 % faster, for ~5 % more peak memory (``benchmarks/results/malloc_*``).
+of the grouped 10 x 10 batch on SmolLM2-135M. Kept, the next step reuses them (almost no
+faults): that batch's value optimisation ~6 % faster in whole runs, for ~9 % more peak memory
+(``benchmarks/results/malloc_smollm2-135m.md``). The results are the same either way.
 
-``KEDIT_MALLOC=default`` keeps glibc's own settings.
+``KEDIT_MALLOC=default`` keeps glibc's own settings (``keep``, the default, sets them).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
+
+log = logging.getLogger(__name__)
 
 # mallopt(3) parameters: M_TRIM_THRESHOLD (free memory at the heap's top that is kept),
 # M_TOP_PAD (the heap grows by at least this much), M_MMAP_THRESHOLD (only larger blocks get
@@ -26,8 +30,11 @@ KEEP = {-1: 1 << 30, -2: 256 << 20, -3: 512 << 20}  # mallopt takes a C int: at 
 
 def keep_freed_memory() -> bool:
     """Apply ``KEEP`` with glibc's ``mallopt`` unless ``KEDIT_MALLOC=default``; True if it was applied."""
-    if os.environ.get("KEDIT_MALLOC") == "default":
+    choice = os.environ.get("KEDIT_MALLOC", "keep")
+    if choice == "default":
         return False
+    if choice != "keep":
+        log.warning("KEDIT_MALLOC=%r is neither 'keep' nor 'default'; keeping freed memory (kedit's default)", choice)
     name = ctypes.util.find_library("c")
     try:
         mallopt = ctypes.CDLL(name).mallopt

@@ -28,10 +28,10 @@ def test_keys_read_on_rows_cut_after_the_subject_equal_those_read_on_the_whole_p
     are those of the whole rows, in the requests' order, every architecture."""
     from kedit.editing import keys
     from kedit.editing.keys import subject_states
-
-    monkeypatch.setattr(keys, "ROWS_PER_PASS", rows_per_pass)
     from kedit.editing.tokens import encode_rows, subject_row
     from kedit.models.hooks import gather_at, record
+
+    monkeypatch.setattr(keys, "ROWS_PER_PASS", rows_per_pass)
 
     reqs = make_requests(raw_requests)
     templates = ["{}", "Hello there. {}"]

@@ -50,6 +50,13 @@ def test_freed_memory_is_reused_without_page_faults(monkeypatch):
     assert kept < shipped / 4
 
 
+def test_an_unknown_setting_is_named_and_memory_kept(monkeypatch, caplog):
+    monkeypatch.setenv("KEDIT_MALLOC", "fast")
+    monkeypatch.setattr(host_memory.ctypes, "CDLL", lambda name: type("C", (), {"mallopt": staticmethod(lambda param, value: 1)})())
+    assert host_memory.keep_freed_memory() is True
+    assert "KEDIT_MALLOC='fast' is neither 'keep' nor 'default'" in caplog.text
+
+
 def test_no_mallopt_is_no_error(monkeypatch):
     monkeypatch.delenv("KEDIT_MALLOC", raising=False)
     monkeypatch.setattr(host_memory.ctypes, "CDLL", lambda name: object())  # a C library without mallopt
